@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply and undo: the actions a plan is made of, the host lock, and the all-or-nothing journal.
+
+Each action knows how to describe itself (an ``ip``-style line), do itself and undo itself.
+``apply_plan`` runs them in order; if one fails (or the process is told to stop), every action
+already done is undone in reverse order and the original error is raised.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import random
+import signal
+import time
+
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+
+LOCK_PATH = '/run/lock/hostnet-vif.lock'
+
+
+class HostLock:
+    """One writer per host: overlapping runs (two AWX jobs) wait here, so each one's read, plan,
+    apply and undo see a kernel nobody else is changing. Covers every namespace of the host."""
+
+    def __init__(self, timeout=120.0, path=LOCK_PATH):
+        self.timeout = timeout
+        self.path = path
+        self.handle = None
+
+    def __enter__(self):
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
+        self.handle = open(self.path, 'a')
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    self.handle.close()
+                    raise VifError("another hostnet.vif run has held the host lock %s for over %s s; try again "
+                                   "later or raise lock_timeout" % (self.path, self.timeout), field='lock_timeout',
+                                   value=self.timeout)
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+class Interrupted(Exception):
+    pass
+
+
+class _StopSignals:
+    """While applying, SIGTERM/SIGHUP become an exception so the journal is undone, not abandoned."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self.saved = {}
+        for sig in self.SIGNALS:
+            self.saved[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, _frame):
+        raise Interrupted("stopped by signal %d" % signum)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+def apply_plan(ctx, actions):
+    """Run actions; on any failure undo the done ones (newest first) and re-raise.
+
+    ``ctx`` is a Context (kernel session and namespace). Undo failures are collected and reported
+    with the original error, never hidden.
+    """
+    done = []
+    with _StopSignals():
+        try:
+            for action in actions:
+                action.do(ctx)
+                done.append(action)
+        except BaseException as exc:
+            undo_errors = undo(ctx, done)
+            if isinstance(exc, VifError):
+                error = exc
+            elif isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                error = VifError("interrupted (%s) while applying; the changes already made were undone"
+                                 % (exc or 'SIGINT'))
+            else:
+                error = VifError("unexpected failure while applying (%s: %s)" % (type(exc).__name__, exc))
+            if undo_errors:
+                error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
+                              % '; '.join(undo_errors))
+            else:
+                error.msg += "; everything this task had changed was undone (%d action%s)" % (
+                    len(done), '' if len(done) == 1 else 's')
+            error.args = (error.msg,)
+            raise error
+    return done
+
+
+def undo(ctx, done):
+    errors = []
+    for action in reversed(done):
+        try:
+            action.undo(ctx)
+        except Exception as exc:  # keep undoing the rest
+            errors.append("%s: %s" % (action.describe(), getattr(exc, 'msg', exc)))
+    return errors
+
+
+class Context:
+    def __init__(self, kernel, netns):
+        self.kernel = kernel
+        self.netns = netns
+
+
+# -- link actions --------------------------------------------------------------------------------
+
+def describe_add(link):
+    words = ['ip link add link %s name %s type %s mode %s' % (link['lower'], link['name'], link['kind'], link['mode'])]
+    if link.get('nopromisc'):
+        words.append('nopromisc')
+    if link.get('mac'):
+        words.append('address %s' % link['mac'])
+    if link.get('mtu'):
+        words.append('mtu %s' % link['mtu'])
+    line = ' '.join(words)
+    if link.get('source_macs'):
+        line += '; ip link set %s type %s macaddr set %s' % (link['name'], link['kind'], ' '.join(link['source_macs']))
+    if link.get('admin_state') == 'up':
+        line += '; ip link set %s up' % link['name']
+    return line
+
+
+class AddLink:
+    """Create a macvlan/macvtap. ``link`` holds the attributes to create it with."""
+
+    verb = 'add'
+
+    def __init__(self, link, reason=None):
+        self.link = link
+        self.obj = link['name']
+        self.reason = reason
+
+    def describe(self):
+        return describe_add(self.link) + (' (%s)' % self.reason if self.reason else '')
+
+    def do(self, ctx):
+        link = self.link
+        lower_index = ctx.kernel.index_of(link['lower'])
+        ctx.kernel.add_macv(self.describe(), link['kind'], link['name'], lower_index, link['mode'],
+                            mac=link.get('mac'), mtu=link.get('mtu'), nopromisc=link.get('nopromisc'),
+                            source_macs=link.get('source_macs'), admin_state=link.get('admin_state'))
+
+    def undo(self, ctx):
+        found = ctx.kernel.ipr.link_lookup(ifname=self.obj)
+        if found:
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, found[0])
+        if self.link['kind'] == 'macvtap':
+            kern.remove_private_node(ctx.netns, self.obj)
+
+
+class DeleteLinks:
+    """Delete links; many at once through a throwaway link group (one kernel transaction)."""
+
+    verb = 'delete'
+
+    def __init__(self, links, reason=None):
+        self.links = list(links)
+        self.obj = ','.join(link['name'] for link in self.links)
+        self.reason = reason
+        self.group = None
+
+    def describe(self):
+        if len(self.links) == 1:
+            line = 'ip link del %s' % self.links[0]['name']
+        else:
+            line = 'ip link del group <unused> (%d links: %s)' % (len(self.links), ', '.join(
+                link['name'] for link in self.links))
+        return line + (' (%s)' % self.reason if self.reason else '')
+
+    def do(self, ctx):
+        if len(self.links) == 1:
+            link = self.links[0]
+            ctx.kernel.delete(self.describe(), link['name'], ctx.kernel.index_of(link['name']))
+        else:
+            self._delete_by_group(ctx)
+        for link in self.links:
+            if link['kind'] == 'macvtap':
+                kern.remove_private_node(ctx.netns, link['name'])
+
+    def _delete_by_group(self, ctx):
+        # A group number no link of the namespace uses, so the bulk delete removes only ours.
+        in_use = set(link['group'] for link in ctx.kernel.dump_links().values())
+        group = random.randint(0x10000000, 0x7ffffff0)
+        while group in in_use:
+            group += 1
+        marked = []
+        try:
+            for link in self.links:
+                ctx.kernel.set_group(self.describe(), link['name'], ctx.kernel.index_of(link['name']), group)
+                marked.append(link)
+            ctx.kernel.delete_group(self.describe(), group)
+        except BaseException:
+            for link in marked:  # put the marks back; nothing was deleted
+                found = ctx.kernel.ipr.link_lookup(ifname=link['name'])
+                if found:
+                    ctx.kernel.set_group('undo', link['name'], found[0], link['group'])
+            raise
+
+    def undo(self, ctx):
+        for link in self.links:
+            AddLink(link).do(ctx)
+            if link.get('group'):
+                ctx.kernel.set_group('undo', link['name'], ctx.kernel.index_of(link['name']), link['group'])
+            if link['kind'] == 'macvtap' and link.get('device'):
+                dev = link['device']
+                SetDeviceOwner(link['name'], dev.get('uid'), dev.get('gid'), dev.get('mode')).do(ctx)
+
+
+class ChangeLink:
+    """Change attributes of an existing link in place. ``changes`` maps field -> (old, new)."""
+
+    verb = 'change'
+
+    def __init__(self, link, changes):
+        self.link = link
+        self.obj = link['name']
+        self.changes = changes
+
+    def describe(self):
+        kind = self.link['kind']
+        parts = []
+        simple = []
+        for field, (_old, new) in sorted(self.changes.items()):
+            if field == 'mode':
+                simple.append('type %s mode %s' % (kind, new))
+            elif field == 'mac':
+                simple.append('address %s' % new)
+            elif field == 'mtu':
+                simple.append('mtu %s' % new)
+            elif field == 'admin_state':
+                simple.append(new)
+            elif field == 'source_macs':
+                parts.append('ip link set %s type %s macaddr %s' % (self.obj, kind, 'set ' + ' '.join(new)
+                                                                     if new else 'flush'))
+        if simple:
+            parts.insert(0, 'ip link set %s %s' % (self.obj, ' '.join(simple)))
+        return '; '.join(parts)
+
+    def _apply(self, ctx, which):
+        values = dict((field, pair[which]) for field, pair in self.changes.items())
+        kernel = ctx.kernel
+        index = kernel.index_of(self.obj)
+        what = self.describe() if which == 1 else 'undo: ' + self.describe()
+        if 'mode' in values:
+            kernel.set_macv(what, self.link['kind'], self.obj, index, mode=values['mode'])
+        if 'source_macs' in values:
+            kernel.set_source_macs(what, self.link['kind'], self.obj, index, values['source_macs'] or [])
+        kernel.set_macv(what, self.link['kind'], self.obj, index, mac=values.get('mac'), mtu=values.get('mtu'),
+                        admin_state=values.get('admin_state'))
+
+    def do(self, ctx):
+        self._apply(ctx, 1)
+
+    def undo(self, ctx):
+        self._apply(ctx, 0)
+
+
+class SetDeviceOwner:
+    """Owner, group and permission bits of a macvtap's character device."""
+
+    verb = 'chown'
+
+    def __init__(self, name, uid=None, gid=None, mode=None):
+        self.obj = name
+        self.uid, self.gid, self.mode = uid, gid, mode
+        self.previous = None
+        self.path = None
+
+    def describe(self):
+        words = []
+        if self.uid is not None or self.gid is not None:
+            words.append('chown %s:%s' % ('' if self.uid is None else self.uid, '' if self.gid is None else self.gid))
+        if self.mode is not None:
+            words.append('chmod %s' % self.mode)
+        return '%s <character device of %s>' % (' && '.join(words), self.obj)
+
+    def do(self, ctx):
+        index = ctx.kernel.index_of(self.obj)
+        devs = kern.macvtap_chardevs(ctx.netns, [self.obj])
+        if self.obj not in devs:
+            raise VifError("%s: the macvtap's character device is not visible in sysfs" % self.obj, obj=self.obj)
+        dev = devs[self.obj]
+        self.path = kern.chardev_node(ctx.netns, self.obj, index, dev['major'], dev['minor'])
+        self.previous = kern.node_owner(self.path)
+        kern.set_node_owner(self.path, self.uid, self.gid, self.mode)
+
+    def undo(self, ctx):
+        if self.path and self.previous and os.path.exists(self.path):
+            prev = self.previous
+            kern.set_node_owner(self.path, prev['uid'], prev['gid'], prev['mode'])
+
+
+class SetHairpin:
+    verb = 'hairpin'
+
+    def __init__(self, port, on):
+        self.port = port
+        self.obj = port['name']
+        self.on = on
+
+    def describe(self):
+        return 'ip link set %s type bridge_slave hairpin %s' % (self.obj, 'on' if self.on else 'off')
+
+    def do(self, ctx):
+        ctx.kernel.set_hairpin(self.describe(), self.obj, ctx.kernel.index_of(self.obj), self.on)
+
+    def undo(self, ctx):
+        ctx.kernel.set_hairpin('undo: ' + self.describe(), self.obj, ctx.kernel.index_of(self.obj), not self.on)

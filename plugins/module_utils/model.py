@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The data model: desired objects built from task arguments, normalised and validated.
+
+Validation happens in two steps, both before anything is touched: ``build_*`` checks what can
+be checked from the arguments alone; ``check_against`` checks the specs against the current
+kernel state (lower devices exist, MTU limits, passthru exclusivity).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import pwd
+import re
+
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
+
+MODES = ('vepa', 'bridge', 'private', 'passthru', 'source')
+DEFAULT_MODE = 'vepa'  # the kernel's own default for macvlan and macvtap
+IFNAMSIZ = 16
+MIN_MTU = 68
+MAX_MTU = 65535
+_MAC_RE = re.compile(r'^([0-9a-f]{2})([:-]?)([0-9a-f]{2})(?:\2[0-9a-f]{2}){4}$')
+# Options a links: entry may carry; top-level values of the same name serve as defaults.
+LINK_FIELDS = ('name', 'lower', 'mode', 'mac', 'mtu', 'state', 'admin_state', 'source_macs', 'nopromisc')
+DEVICE_FIELDS = ('owner', 'group', 'device_mode')
+# Per-link only: a top-level value would give every link the same one.
+PER_LINK_ONLY = ('name', 'mac', 'source_macs')
+
+
+def check_ifname(value, field='name', obj=None):
+    """The kernel's dev_valid_name(): 1-15 bytes, not . or .., no '/', ':' or whitespace."""
+    if not isinstance(value, str) or not value:
+        raise invalid(field, value, "an interface name is required", obj)
+    if len(value.encode('utf-8')) >= IFNAMSIZ:
+        raise invalid(field, value, "interface names are at most 15 bytes (this one has %d)"
+                      % len(value.encode('utf-8')), obj)
+    if value in ('.', '..') or re.search(r'[/:\s]', value):
+        raise invalid(field, value, "interface names cannot be '.' or '..' nor contain '/', ':' or whitespace", obj)
+    return value
+
+
+def normalise_mac(value, field='mac', obj=None):
+    """Lower-case, colon-separated; unicast and not all-zero (the kernel's is_valid_ether_addr)."""
+    text = str(value).strip().lower()
+    if not _MAC_RE.match(text):
+        raise invalid(field, value, "expected a MAC address like 02:00:5e:10:00:01", obj)
+    octets = re.findall(r'[0-9a-f]{2}', text)
+    if int(octets[0], 16) & 1:
+        raise invalid(field, value, "a multicast MAC address (lowest bit of the first octet set) cannot be a "
+                      "link's address; use a unicast address, e.g. a locally administered 02:xx:xx:xx:xx:xx", obj)
+    if all(o == '00' for o in octets):
+        raise invalid(field, value, "the all-zero MAC address is not a valid unicast address", obj)
+    return ':'.join(octets)
+
+
+def check_mtu(value, obj=None):
+    try:
+        mtu = int(value)
+    except (TypeError, ValueError):
+        raise invalid('mtu', value, "expected an integer", obj)
+    if not MIN_MTU <= mtu <= MAX_MTU:
+        raise invalid('mtu', value, "must be between %d and %d" % (MIN_MTU, MAX_MTU), obj)
+    return mtu
+
+
+def resolve_user(value, obj=None):
+    if value is None:
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    try:
+        return pwd.getpwnam(value).pw_uid
+    except KeyError:
+        raise invalid('owner', value, "no such user on the target host", obj)
+
+
+def resolve_group(value, obj=None):
+    if value is None:
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    try:
+        return grp.getgrnam(value).gr_gid
+    except KeyError:
+        raise invalid('group', value, "no such group on the target host", obj)
+
+
+def normalise_file_mode(value, obj=None):
+    if value is None:
+        return None
+    text = str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 0660 arrives as the int 432; a decimal-looking 660 was almost certainly meant as octal.
+        text = '%o' % value if value > 0o777 or '8' in str(value) or '9' in str(value) else str(value)
+    if not re.match(r'^0?[0-7]{3}$', text):
+        raise invalid('device_mode', value, "expected an octal permission string like '0660'", obj)
+    return '%04o' % int(text, 8)
+
+
+def build_link_specs(params, kind):
+    """Task arguments -> list of link specs (dicts). One link (top-level name) or many (links:)."""
+    entries = params.get('links')
+    if entries is not None and params.get('name') is not None:
+        raise VifError("give either name (one link) or links (a list), not both", field='links')
+    if entries is None:
+        if params.get('name') is None:
+            if params.get('purge'):
+                entries = []
+            else:
+                raise VifError("name (one link) or links (a list) is required", field='name')
+        else:
+            entries = [dict((k, params.get(k)) for k in LINK_FIELDS + DEVICE_FIELDS)]
+    else:
+        for field in PER_LINK_ONLY:
+            if params.get(field) is not None:
+                raise invalid(field, params[field], "is per link: set it inside each links: entry")
+    specs = []
+    seen = {}
+    for position, entry in enumerate(entries):
+        merged = {}
+        for field in LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ()):
+            value = entry.get(field)
+            merged[field] = value if value is not None else params.get(field)
+        spec = _link_spec(merged, kind, position)
+        if spec['name'] in seen:
+            raise invalid('name', spec['name'], "appears twice in this task (links entries %d and %d)"
+                          % (seen[spec['name']] + 1, position + 1))
+        seen[spec['name']] = position
+        specs.append(spec)
+    return specs
+
+
+def _link_spec(entry, kind, position):
+    name = check_ifname(entry.get('name'), 'name' if position is None else 'links[%d].name' % position)
+    state = entry.get('state') or 'present'
+    if state not in ('present', 'absent'):
+        raise invalid('state', state, "expected present or absent", name)
+    spec = {'name': name, 'kind': kind, 'state': state}
+    if state == 'absent':
+        return spec
+    lower = entry.get('lower')
+    if lower is None:
+        raise VifError("%s: lower is required (the device the %s sits on)" % (name, kind), obj=name, field='lower')
+    spec['lower'] = check_ifname(lower, 'lower', name)
+    if spec['lower'] == name:
+        raise invalid('lower', lower, "a link cannot be its own lower device", name)
+    mode = entry.get('mode') or DEFAULT_MODE
+    if mode not in MODES:
+        raise invalid('mode', mode, "expected one of %s" % ', '.join(MODES), name)
+    spec['mode'] = mode
+    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
+    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
+    admin_state = entry.get('admin_state') or 'up'
+    if admin_state not in ('up', 'down'):
+        raise invalid('admin_state', admin_state, "expected up or down", name)
+    spec['admin_state'] = admin_state
+    nopromisc = bool(entry.get('nopromisc'))
+    if nopromisc and mode != 'passthru':
+        raise invalid('nopromisc', True, "only applies to mode passthru (mode is %s)" % mode, name)
+    spec['nopromisc'] = nopromisc
+    sources = entry.get('source_macs')
+    if sources is not None and mode != 'source':
+        raise invalid('source_macs', sources, "only applies to mode source (mode is %s)" % mode, name)
+    if mode == 'source':
+        sources = sorted(set(normalise_mac(m, 'source_macs', name) for m in (sources or [])))
+    spec['source_macs'] = sources if mode == 'source' else None
+    if kind == 'macvtap':
+        spec['owner'] = resolve_user(entry.get('owner'), name)
+        spec['group'] = resolve_group(entry.get('group'), name)
+        spec['device_mode'] = normalise_file_mode(entry.get('device_mode'), name)
+    return spec
+
+
+def check_against(specs, current, kind, purge_lowers=()):
+    """Validate specs against the kernel's current links (dict by name). Raises VifError."""
+    for spec in specs:
+        name = spec['name']
+        existing = current.get(name)
+        if existing and existing['kind'] != kind and spec['state'] == 'present':
+            raise VifError("%s: a link named %s already exists and is a %s, not a %s; choose another name or "
+                           "remove it first" % (name, name, existing['kind'] or 'plain device', kind),
+                           obj=name, field='name', value=name)
+        if spec['state'] == 'absent':
+            continue
+        lower = current.get(spec['lower'])
+        if lower is None:
+            raise invalid('lower', spec['lower'], "no such device in this network namespace", name)
+        if lower['loopback']:
+            raise invalid('lower', spec['lower'], "the loopback device cannot carry %s links" % kind, name)
+        limit = lower.get('mtu')
+        if spec['mtu'] is not None and limit is not None and spec['mtu'] > limit:
+            raise invalid('mtu', spec['mtu'], "above the MTU of lower device %s (%d)" % (spec['lower'], limit), name)
+    _check_passthru(specs, current, kind, purge_lowers)
+
+
+def _check_passthru(specs, current, kind, purge_lowers):
+    """After the task, a lower device carrying a passthru link carries nothing else of either kind."""
+    final = {}
+    for link in current.values():
+        if link['kind'] in ('macvlan', 'macvtap') and link.get('lower'):
+            final[link['name']] = (link['lower'], link['mode'], link['kind'])
+    for name, (lower, _mode, link_kind) in list(final.items()):
+        if link_kind == kind and lower in purge_lowers:
+            del final[name]
+    for spec in specs:
+        if spec['state'] == 'absent':
+            final.pop(spec['name'], None)
+        else:
+            final[spec['name']] = (spec['lower'], spec['mode'], kind)
+    by_lower = {}
+    for name, (lower, mode, link_kind) in final.items():
+        by_lower.setdefault(lower, []).append((name, mode, link_kind))
+    task_names = set(s['name'] for s in specs if s['state'] == 'present')
+    for lower, members in sorted(by_lower.items()):
+        passthru = [m for m in members if m[1] == 'passthru']
+        if passthru and len(members) > 1:
+            offender = next((m for m in members if m[0] in task_names), members[0])
+            others = ', '.join('%s (%s %s)' % (m[0], m[2], m[1]) for m in members if m[0] != offender[0])
+            raise VifError("%s: lower device %s would carry a passthru link beside other links (%s); a passthru "
+                           "link must be alone on its lower device" % (offender[0], lower, others),
+                           obj=offender[0], field='mode', value=[m[1] for m in members if m[0] == offender[0]][0])
+
+
+def build_hairpin_specs(params):
+    entries = params.get('ports')
+    if entries is not None and params.get('name') is not None:
+        raise VifError("give either name (one port) or ports (a list), not both", field='ports')
+    if entries is None:
+        if params.get('name') is None:
+            raise VifError("name (one bridge port) or ports (a list) is required", field='name')
+        entries = [{'name': params['name'], 'hairpin': params.get('hairpin')}]
+    specs = []
+    seen = set()
+    for position, entry in enumerate(entries):
+        if isinstance(entry, str):
+            entry = {'name': entry}
+        name = check_ifname(entry.get('name'), 'ports[%d].name' % position)
+        if name in seen:
+            raise invalid('name', name, "appears twice in this task")
+        seen.add(name)
+        hairpin = entry.get('hairpin')
+        if hairpin is None:
+            hairpin = params.get('hairpin')
+        if hairpin is None:
+            hairpin = True
+        specs.append({'name': name, 'hairpin': bool(hairpin)})
+    return specs
+
+
+def check_hairpin_against(specs, current):
+    for spec in specs:
+        port = current.get(spec['name'])
+        if port is None:
+            raise invalid('name', spec['name'], "no such device in this network namespace", spec['name'])
+        if port.get('hairpin') is None:
+            master = port.get('master')
+            raise invalid('name', spec['name'], "is not a port of a Linux bridge%s" %
+                          (" (its master %s is not a bridge)" % master if master else " (it has no master)"),
+                          spec['name'])

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module pipeline (DESIGN.md section 3), shared by every module:
+
+validate -> one read of current state -> plan -> (check mode: report the plan) -> apply with an
+undo journal -> read back and verify -> result.
+
+Functions here take plain argument dicts and return plain result dicts, so tests can run them
+in-process against a real kernel; modules only wire AnsibleModule to them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, HostLock, apply_plan, undo
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+    build_hairpin_specs, build_link_specs, check_against, check_hairpin_against)
+from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links
+
+REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'mac', 'mtu', 'admin_state', 'nopromisc', 'source_macs')
+
+
+# -- shared steps ------------------------------------------------------------------------------
+
+def _describe(obj):
+    """One readable line per object for --diff."""
+    if obj is None:
+        return None
+    if 'hairpin' in obj and obj.get('kind') not in kern.MACV_KINDS:
+        return 'bridge port %s (bridge %s): hairpin %s' % (obj['name'], obj.get('master'),
+                                                           'on' if obj['hairpin'] else 'off')
+    words = ['%s %s: lower %s, mode %s' % (obj['kind'], obj['name'], obj.get('lower'), obj.get('mode'))]
+    if obj.get('nopromisc'):
+        words.append('nopromisc')
+    words.append('mac %s' % (obj.get('mac') or ("(the lower device's)" if obj.get('mode') == 'passthru'
+                                                 else '(kernel-assigned)')))
+    words.append('mtu %s' % (obj.get('mtu') or '(default)'))
+    words.append(obj.get('admin_state') or 'down')
+    if obj.get('mode') == 'source':
+        words.append('source_macs [%s]' % ', '.join(obj.get('source_macs') or []))
+    dev = obj.get('device') or {}
+    if obj.get('kind') == 'macvtap' and dev:
+        words.append('device owner %s group %s mode %s' % (dev.get('uid', '?'), dev.get('gid', '?'),
+                                                          dev.get('mode', '?')))
+    return ', '.join(words)
+
+
+def render_diff(plan, netns):
+    where = ' (netns %s)' % netns if netns else ''
+    before = [_describe(plan.before[n]) for n in sorted(plan.before) if plan.before[n] is not None]
+    after = [_describe(plan.after[n]) for n in sorted(plan.after) if plan.after[n] is not None]
+    return {
+        'before_header': 'kernel before' + where,
+        'after_header': 'kernel after' + where,
+        'before': ''.join(line + '\n' for line in before),
+        'after': ''.join(line + '\n' for line in after),
+    }
+
+
+def _locked_session(params):
+    netns = params.get('netns')
+    kern.check_netns(netns)
+    return HostLock(float(params.get('lock_timeout') or 120)), netns
+
+
+# -- macvlan / macvtap -------------------------------------------------------------------------
+
+def _device_state(netns, links, names, create=False):
+    """Character-device facts of macvtaps by name: path, major, minor, uid, gid, mode."""
+    names = [n for n in names if n in links and links[n]['kind'] == 'macvtap']
+    out = {}
+    for name, dev in kern.macvtap_chardevs(netns, names).items():
+        path = kern.chardev_node(netns, name, links[name]['index'], dev['major'], dev['minor'], create=create)
+        entry = {'major': dev['major'], 'minor': dev['minor'], 'path': path}
+        if path:
+            entry.update(kern.node_owner(path))
+        out[name] = entry
+    return out
+
+
+def _report_link(link, netns, device=None):
+    out = dict((k, link.get(k)) for k in REPORTED)
+    out['netns'] = netns
+    if link.get('kind') == 'macvtap':
+        dev = device or link.get('device') or {}
+        out['device'] = {
+            'path': dev.get('path'), 'major_minor': ('%s:%s' % (dev['major'], dev['minor'])
+                                                     if dev.get('major') is not None else None),
+            'owner': dev.get('uid'), 'group': dev.get('gid'), 'mode': dev.get('mode')}
+    return out
+
+
+def verify_links(specs, after, kind, plan, devices):
+    """Compare what the kernel now reports with what was asked (pyroute2 drops unknown arguments
+    silently, so a write is only trusted once read back)."""
+    problems = []
+    for name, predicted in plan.after.items():
+        link = after.get(name)
+        if predicted is None:
+            if link is not None and link['kind'] == kind:
+                problems.append('%s still exists' % name)
+            continue
+        if link is None:
+            problems.append('%s does not exist' % name)
+            continue
+        for field in ('kind', 'lower', 'mode', 'nopromisc', 'admin_state', 'mac', 'mtu', 'source_macs'):
+            want = predicted.get(field)
+            if field in ('mac', 'mtu') and want is None:
+                continue
+            if field == 'source_macs':
+                want = sorted(want or [])
+            have = link.get(field)
+            if field == 'source_macs':
+                have = sorted(have or [])
+            if have != want:
+                problems.append('%s: %s is %r, expected %r' % (name, field, have, want))
+        if kind == 'macvtap':
+            dev = devices.get(name) or {}
+            for key, want in (predicted.get('device') or {}).items():
+                if key in ('uid', 'gid', 'mode') and want is not None and dev.get(key) != want:
+                    problems.append('%s: character device %s is %r, expected %r' % (name, key, dev.get(key), want))
+    return problems
+
+
+def run_links(params, kind, check_mode=False, diff=False):
+    """The whole pipeline for hostnet.vif.macvlan / hostnet.vif.macvtap."""
+    specs = build_link_specs(params, kind)
+    purge_lowers = set()
+    if params.get('purge'):
+        purge_lowers = set(s['lower'] for s in specs if s['state'] == 'present')
+        if params.get('lower'):
+            purge_lowers.add(params['lower'])
+        if not purge_lowers:
+            raise VifError("purge needs the lower devices to purge: set lower, or list links with lower",
+                           field='purge', value=True)
+    lock, netns = _locked_session(params)
+    with lock, kern.Kernel(netns) as kernel:
+        current = kernel.dump_links()
+        check_against(specs, current, kind, purge_lowers)
+        managed = [s['name'] for s in specs if s['state'] == 'present' and kind == 'macvtap']
+        devices = _device_state(netns, current, managed) if managed else {}
+        plan = plan_links(specs, current, kind, purge_lowers, devices)
+        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+        if diff:
+            result['diff'] = render_diff(plan, netns)
+        present = [s['name'] for s in specs if s['state'] == 'present']
+        if check_mode or not plan.actions:
+            view = dict((n, plan.after.get(n) or current.get(n)) for n in present)
+            if not plan.actions:
+                devices = _device_state(netns, current, managed, create=True) if managed else {}
+            result['links'] = [_report_link(view[n], netns, devices.get(n) if not plan.actions else None)
+                               for n in present if view.get(n)]
+            return result
+        ctx = Context(kernel, netns)
+        done = apply_plan(ctx, plan.actions)
+        after = kernel.dump_links()
+        devices = _device_state(netns, after, managed, create=True) if managed else {}
+        problems = verify_links(specs, after, kind, plan, devices)
+        if problems:
+            errors = undo(ctx, done)
+            raise VifError("read-back after applying does not match the request (%s); %s" % (
+                '; '.join(problems), 'the changes were undone' if not errors else
+                'undoing also failed: ' + '; '.join(errors)))
+        result['links'] = [_report_link(after[n], netns, devices.get(n)) for n in present]
+        return result
+
+
+# -- bridge-port hairpin -----------------------------------------------------------------------
+
+def run_hairpin(params, check_mode=False, diff=False):
+    specs = build_hairpin_specs(params)
+    lock, netns = _locked_session(params)
+    with lock, kern.Kernel(netns) as kernel:
+        current = kernel.dump_links()
+        check_hairpin_against(specs, current)
+        plan = plan_hairpin(specs, current)
+        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+        if diff:
+            result['diff'] = render_diff(plan, netns)
+        if not check_mode and plan.actions:
+            ctx = Context(kernel, netns)
+            done = apply_plan(ctx, plan.actions)
+            current = kernel.dump_links()
+            problems = ['%s: hairpin is %s, expected %s' % (s['name'], current[s['name']].get('hairpin'), s['hairpin'])
+                        for s in specs if current.get(s['name'], {}).get('hairpin') != s['hairpin']]
+            if problems:
+                errors = undo(ctx, done)
+                raise VifError("read-back after applying does not match the request (%s); %s" % (
+                    '; '.join(problems), 'the changes were undone' if not errors else
+                    'undoing also failed: ' + '; '.join(errors)))
+        view = dict((n, plan.after.get(n) or current.get(n)) for n in (s['name'] for s in specs))
+        result['ports'] = [{'name': n, 'bridge': view[n].get('master'), 'hairpin': view[n].get('hairpin'),
+                            'netns': netns} for n in sorted(view)]
+        return result

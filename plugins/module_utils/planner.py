@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner: desired specs + current kernel state -> an ordered list of actions, plus the
+predicted state after them. Pure data work, no kernel access: the same plan feeds check mode,
+--diff, the ``actions`` result and the undo journal."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+    AddLink, ChangeLink, DeleteLinks, SetDeviceOwner, SetHairpin)
+
+# Fields changeable in place; a spec value of None means "not managed".
+IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
+
+
+class Plan:
+    def __init__(self):
+        self.actions = []
+        self.before = {}     # name -> state before (only objects the plan touches)
+        self.after = {}      # name -> predicted state after (None: gone)
+
+    def touch(self, name, before, after):
+        self.before.setdefault(name, before)
+        self.after[name] = after
+
+
+def recreate_reason(spec, cur):
+    """Why a link cannot be brought to spec in place (None when it can)."""
+    if cur.get('lower_netnsid') is not None:
+        return 'its lower device is in another namespace'
+    if cur['lower'] != spec['lower']:
+        return 'lower device %s -> %s cannot change in place' % (cur['lower'], spec['lower'])
+    if (cur['mode'] == 'passthru') != (spec['mode'] == 'passthru'):
+        return 'mode %s -> %s cannot change in place' % (cur['mode'], spec['mode'])
+    if bool(cur.get('nopromisc')) != bool(spec['nopromisc']):
+        return 'the nopromisc flag cannot change in place'
+    return None
+
+
+def _owner_changes(spec, device):
+    """What of owner/group/device_mode differs on the character device (dict field -> value)."""
+    want = {'uid': spec.get('owner'), 'gid': spec.get('group'), 'mode': spec.get('device_mode')}
+    have = device or {}
+    return dict((k, v) for k, v in want.items() if v is not None and have.get(k) != v)
+
+
+def _predict(spec, cur):
+    link = dict(cur or {})
+    link.update({'name': spec['name'], 'kind': spec['kind'], 'lower': spec['lower'], 'mode': spec['mode'],
+                 'nopromisc': spec['nopromisc'], 'admin_state': spec['admin_state'],
+                 'source_macs': spec['source_macs'] if spec['mode'] == 'source' else []})
+    for field in ('mac', 'mtu'):
+        if spec[field] is not None:
+            link[field] = spec[field]
+    if spec['kind'] == 'macvtap':
+        device = dict(link.get('device') or {})
+        for field, key in (('owner', 'uid'), ('group', 'gid'), ('device_mode', 'mode')):
+            if spec.get(field) is not None:
+                device[key] = spec[field]
+        link['device'] = device
+    return link
+
+
+def _add_order(specs):
+    """Links whose lower is created in the same task come after that lower."""
+    names = set(s['name'] for s in specs)
+    ordered, placed = [], set()
+    pending = list(specs)
+    while pending:
+        progress = [s for s in pending if s['lower'] not in names or s['lower'] in placed]
+        if not progress:  # a cycle: the kernel will refuse, in the user's order
+            progress = pending
+        for spec in progress:
+            ordered.append(spec)
+            placed.add(spec['name'])
+        pending = [s for s in pending if s['name'] not in placed]
+    return ordered
+
+
+def plan_links(specs, current, kind, purge_lowers=(), devices=None):
+    """Plan macvlan/macvtap changes. ``devices`` holds the character-device state of existing
+    macvtaps by name ({'uid','gid','mode',...}); only needed where a spec manages ownership."""
+    devices = devices or {}
+    plan = Plan()
+    deletes, recreates, adds, changes, owners = [], [], [], [], []
+    listed = set(spec['name'] for spec in specs)
+    for spec in specs:
+        name = spec['name']
+        cur = current.get(name)
+        if cur is not None and cur['kind'] != kind:
+            cur = None  # check_against refused present specs on foreign links; absent: nothing of ours
+        if spec['state'] == 'absent':
+            if cur is not None:
+                deletes.append(cur)
+                plan.touch(name, cur, None)
+            continue
+        if cur is not None and kind == 'macvtap':
+            cur = dict(cur, device=devices.get(name))
+        after = _predict(spec, cur)
+        if cur is None:
+            adds.append(spec)
+            plan.touch(name, None, after)
+            continue
+        reason = recreate_reason(spec, cur)
+        if reason:
+            # Keep the link's MAC across the recreate: guests and DHCP leases know it.
+            keep_mac = cur['mac'] if 'passthru' not in (cur['mode'], spec['mode']) else None
+            new = dict(after, mac=spec['mac'] or keep_mac, mtu=spec['mtu'])
+            recreates.append(DeleteLinks([cur], reason='recreate: ' + reason))
+            recreates.append(AddLink(new, reason='recreate: ' + reason))
+            if kind == 'macvtap':
+                owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in ('uid', 'gid', 'mode'))
+                if owner:  # re-apply ownership (the managed one, else the one the old device had)
+                    owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+            plan.touch(name, cur, new)
+            continue
+        diffs = {}
+        for field in IN_PLACE:
+            want = spec[field] if field != 'source_macs' else (spec['source_macs'] if spec['mode'] == 'source'
+                                                               else None)
+            have = cur.get(field)
+            if want is not None and want != have:
+                diffs[field] = (have, want)
+        if diffs:
+            changes.append(ChangeLink(cur, diffs))
+        owner = _owner_changes(spec, cur.get('device')) if kind == 'macvtap' else {}
+        if owner:
+            owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+        if diffs or owner:
+            plan.touch(name, cur, after)
+    for name, link in sorted(current.items()):
+        if (purge_lowers and link['kind'] == kind and name not in listed
+                and link.get('lower') in purge_lowers):
+            deletes.append(link)
+            plan.touch(name, link, None)
+    if deletes:
+        plan.actions.append(DeleteLinks(deletes))
+    plan.actions.extend(recreates)
+    for spec in _add_order(adds):
+        plan.actions.append(AddLink(plan.after[spec['name']]))
+        if spec['kind'] == 'macvtap' and _owner_changes(spec, None):
+            owners.append(SetDeviceOwner(spec['name'], spec.get('owner'), spec.get('group'), spec.get('device_mode')))
+    plan.actions.extend(changes)
+    plan.actions.extend(owners)
+    return plan
+
+
+def plan_hairpin(specs, current):
+    plan = Plan()
+    for spec in specs:
+        port = current[spec['name']]
+        if port['hairpin'] != spec['hairpin']:
+            plan.actions.append(SetHairpin(port, spec['hairpin']))
+            plan.touch(spec['name'], port, dict(port, hairpin=spec['hairpin']))
+    return plan
