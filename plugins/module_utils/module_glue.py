@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wiring between AnsibleModule and the pipeline: argument specs and the one way modules run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+
+_PER_LINK = dict(
+    name=dict(type='str'),
+    lower=dict(type='str'),
+    mode=dict(type='str', choices=['vepa', 'bridge', 'private', 'passthru', 'source']),
+    mac=dict(type='str'),
+    mtu=dict(type='int'),
+    state=dict(type='str', choices=['present', 'absent']),
+    admin_state=dict(type='str', choices=['up', 'down']),
+    source_macs=dict(type='list', elements='str'),
+    nopromisc=dict(type='bool'),
+)
+_DEVICE = dict(
+    owner=dict(type='str'),
+    group=dict(type='str'),
+    device_mode=dict(type='str'),
+)
+_TASK = dict(
+    netns=dict(type='str'),
+    lock_timeout=dict(type='float', default=120),
+)
+
+
+def link_argument_spec(kind):
+    per_link = dict(_PER_LINK)
+    if kind == 'macvtap':
+        per_link.update(_DEVICE)
+    spec = dict(per_link)
+    spec.update(_TASK)
+    spec['purge'] = dict(type='bool', default=False)
+    spec['links'] = dict(type='list', elements='dict', options=dict((k, dict(v)) for k, v in per_link.items()))
+    return spec
+
+
+def hairpin_argument_spec():
+    spec = dict(_TASK)
+    spec.update(
+        name=dict(type='str'),
+        hairpin=dict(type='bool'),
+        ports=dict(type='list', elements='dict', options=dict(name=dict(type='str', required=True),
+                                                             hairpin=dict(type='bool'))),
+    )
+    return spec
+
+
+def run(module, runner, *args):
+    """Run a pipeline function for a module and exit: fail_json with the error's fields on VifError."""
+    if not kern.HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=str(kern.PYROUTE2_IMPORT_ERROR))
+    try:
+        result = runner(module.params, *args, check_mode=module.check_mode, diff=module._diff)
+    except VifError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)

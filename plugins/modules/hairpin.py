@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: hairpin
+short_description: Turn hairpin mode on or off for Linux bridge ports
+version_added: 0.1.0
+description:
+  - Sets hairpin mode (C(IFLA_BRPORT_MODE), C(ip link set PORT type bridge_slave hairpin on)) on ports of a
+    Linux bridge. With hairpin on, the bridge may send a frame back out of the port it arrived on - the
+    software form of the reflective relay that VEPA mode expects of the external switch.
+  - One port per task (O(name)) or many (O(ports)); validation first, check mode and C(--diff),
+    all or nothing, read back.
+author:
+  - hostnet.vif contributors
+options:
+  name:
+    description: A bridge port. Mutually exclusive with O(ports).
+    type: str
+  hairpin:
+    description:
+      - Hairpin on (V(true)) or off (V(false)) for O(name), and the default for O(ports) entries.
+        V(true) when omitted.
+    type: bool
+  ports:
+    description: Several ports, each a dictionary with O(ports[].name) and optional O(ports[].hairpin).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The bridge port.
+        type: str
+        required: true
+      hairpin:
+        description: On or off for this port; the top-level O(hairpin) when omitted.
+        type: bool
+  netns:
+    description: Name of an existing network namespace to operate in; never created.
+    type: str
+  lock_timeout:
+    description: Seconds to wait for another hostnet.vif run on the same host to finish.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    description: Reports the plan without changing anything.
+    support: full
+  diff_mode:
+    description: Shows each touched port before and after.
+    support: full
+  platform:
+    description: Linux bridge ports; pyroute2 on the managed host.
+    platforms: posix
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+seealso:
+  - module: hostnet.vif.macvlan
+'''
+
+EXAMPLES = r'''
+- name: Let the lab switch reflect frames back to the host's port
+  hostnet.vif.hairpin:
+    name: sw-host0
+    hairpin: true
+    netns: lab-switch
+
+- name: Hairpin on for every VM port of br0 but one
+  hostnet.vif.hairpin:
+    hairpin: true
+    ports:
+      - name: vnet0
+      - name: vnet1
+      - name: vnet2
+        hairpin: false
+'''
+
+RETURN = r'''
+actions:
+  description: The changes made, or that check mode would make, C(ip)-style.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip link set vnet0 type bridge_slave hairpin on"]
+ports:
+  description: The ports, with their bridge and hairpin state after the task.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Port name., type: str, returned: always}
+    bridge: {description: The bridge the port belongs to., type: str, returned: always}
+    hairpin: {description: Hairpin state., type: bool, returned: always}
+    netns: {description: Namespace, or null., type: str, returned: always}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import hairpin_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_hairpin
+
+
+def main():
+    module = AnsibleModule(argument_spec=hairpin_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('name', 'ports')], required_one_of=[('name', 'ports')])
+    run(module, run_hairpin)
+
+
+if __name__ == '__main__':
+    main()

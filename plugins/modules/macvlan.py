@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: macvlan
+short_description: Manage macvlan links in every mode (vepa, bridge, private, passthru, source)
+version_added: 0.1.0
+description:
+  - Creates, changes and deletes macvlan links on a lower device, one per task or many (O(links)).
+  - A macvlan is a virtual interface with its own MAC address stacked on a lower device; what links on the
+    same lower device can reach of each other depends on the O(mode).
+  - Validates everything before touching the kernel, plans the changes (shown by check mode and C(--diff)),
+    applies them all or none, and reads them back before reporting success. A second run with the same
+    arguments changes nothing.
+author:
+  - hostnet.vif contributors
+extends_documentation_fragment:
+  - hostnet.vif.links.macvlan
+seealso:
+  - module: hostnet.vif.macvtap
+  - module: hostnet.vif.hairpin
+'''
+
+EXAMPLES = r'''
+- name: A bridge-mode macvlan for the host to reach its guests
+  hostnet.vif.macvlan:
+    name: mv-host
+    lower: eth1
+    mode: bridge
+
+- name: Three VEPA endpoints on eth1, and nothing else of this kind on eth1
+  hostnet.vif.macvlan:
+    lower: eth1
+    mode: vepa
+    purge: true
+    links:
+      - name: mv0
+        mac: 02:00:00:00:01:00
+      - name: mv1
+      - name: mv2
+        mtu: 1400
+
+- name: Accept frames only from two known senders
+  hostnet.vif.macvlan:
+    name: mv-src
+    lower: eth1
+    mode: source
+    source_macs:
+      - 02:00:00:00:aa:01
+      - 02:00:00:00:aa:02
+
+- name: Inside a network namespace
+  hostnet.vif.macvlan:
+    name: mv0
+    lower: veth0
+    mode: private
+    netns: tenant-a
+
+- name: Remove a link
+  hostnet.vif.macvlan:
+    name: mv2
+    state: absent
+'''
+
+RETURN = r'''
+actions:
+  description: The changes made (or, in check mode, that would be made), one C(ip)-style line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip link add link eth1 name mv0 type macvlan mode bridge; ip link set mv0 up"]
+links:
+  description: The links the task declares present, as the kernel reports them after the task
+    (in check mode, as they would be).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Interface name., type: str, returned: always}
+    kind: {description: V(macvlan)., type: str, returned: always}
+    index: {description: Interface index in its namespace (not known for a link check mode would create)., type: int,
+            returned: always}
+    lower: {description: Lower device., type: str, returned: always}
+    mode: {description: Mode., type: str, returned: always}
+    mac: {description: MAC address., type: str, returned: always}
+    mtu: {description: MTU., type: int, returned: always}
+    admin_state: {description: V(up) or V(down)., type: str, returned: always}
+    nopromisc: {description: Whether the passthru nopromisc flag is set., type: bool, returned: always}
+    source_macs: {description: Allowed source MACs (mode source), sorted., type: list, elements: str, returned: always}
+    netns: {description: Namespace, or null for the module's own., type: str, returned: always}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_links
+
+
+def main():
+    module = AnsibleModule(argument_spec=link_argument_spec('macvlan'), supports_check_mode=True,
+                           mutually_exclusive=[('name', 'links')])
+    run(module, run_links, 'macvlan')
+
+
+if __name__ == '__main__':
+    main()
