@@ -126,9 +126,22 @@ def undo(ctx, done):
 
 
 class Context:
-    def __init__(self, kernel, netns):
+    """What actions share while applying: the kernel session, the namespace, and the indexes of
+    links the plan does not touch (a lower device's index is looked up once, not once per link)."""
+
+    def __init__(self, kernel, netns, current):
         self.kernel = kernel
         self.netns = netns
+        self.groups_in_use = set(link['group'] for link in current.values())
+        self.stable_indexes = {}
+
+    def keep_indexes(self, current, untouched):
+        """Remember the indexes of links no action changes (lower devices, mostly)."""
+        self.stable_indexes = dict((name, current[name]['index']) for name in untouched if name in current)
+
+    def index_of(self, name):
+        index = self.stable_indexes.get(name)
+        return index if index is not None else self.kernel.index_of(name)
 
 
 # -- link actions --------------------------------------------------------------------------------
@@ -164,7 +177,7 @@ class AddLink:
 
     def do(self, ctx):
         link = self.link
-        lower_index = ctx.kernel.index_of(link['lower'])
+        lower_index = ctx.index_of(link['lower'])
         ctx.kernel.add_macv(self.describe(), link['kind'], link['name'], lower_index, link['mode'],
                             mac=link.get('mac'), mtu=link.get('mtu'), nopromisc=link.get('nopromisc'),
                             source_macs=link.get('source_macs'), admin_state=link.get('admin_state'))
@@ -208,14 +221,15 @@ class DeleteLinks:
 
     def _delete_by_group(self, ctx):
         # A group number no link of the namespace uses, so the bulk delete removes only ours.
-        in_use = set(link['group'] for link in ctx.kernel.dump_links().values())
+        # Deletes run first in a plan, under the host lock: the indexes read at the start still hold.
+        in_use = ctx.groups_in_use
         group = random.randint(0x10000000, 0x7ffffff0)
         while group in in_use:
             group += 1
         marked = []
         try:
             for link in self.links:
-                ctx.kernel.set_group(self.describe(), link['name'], ctx.kernel.index_of(link['name']), group)
+                ctx.kernel.set_group(self.describe(), link['name'], link['index'], group)
                 marked.append(link)
             ctx.kernel.delete_group(self.describe(), group)
         except BaseException:

@@ -155,7 +155,8 @@ def run_links(params, kind, check_mode=False, diff=False):
             result['links'] = [_report_link(view[n], netns, devices.get(n) if not plan.actions else None)
                                for n in present if view.get(n)]
             return result
-        ctx = Context(kernel, netns)
+        ctx = Context(kernel, netns, current)
+        ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
         done = apply_plan(ctx, plan.actions)
         after = kernel.dump_links()
         devices = _device_state(netns, after, managed, create=True) if managed else {}
@@ -182,7 +183,7 @@ def run_hairpin(params, check_mode=False, diff=False):
         if diff:
             result['diff'] = render_diff(plan, netns)
         if not check_mode and plan.actions:
-            ctx = Context(kernel, netns)
+            ctx = Context(kernel, netns, current)
             done = apply_plan(ctx, plan.actions)
             current = kernel.dump_links()
             problems = ['%s: hairpin is %s, expected %s' % (s['name'], current[s['name']].get('hairpin'), s['hairpin'])
