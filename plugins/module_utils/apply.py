@@ -190,6 +190,82 @@ class AddLink:
             kern.remove_private_node(ctx.netns, self.obj)
 
 
+class AddLinks:
+    """Many AddLink actions sent as one netlink batch (made by ``coalesce`` at apply time; the
+    plan, check mode and the ``actions`` result keep one AddLink per link)."""
+
+    verb = 'add'
+
+    def __init__(self, adds):
+        self.adds = adds
+        self.obj = ','.join(a.obj for a in adds)
+
+    def describe(self):
+        return '; '.join(a.describe() for a in self.adds)
+
+    def _names(self):
+        return [a.obj for a in self.adds]
+
+    def do(self, ctx):
+        links = [dict(a.link, lower_index=ctx.index_of(a.link['lower'])) for a in self.adds]
+        try:
+            ctx.kernel.add_macv_many('ip link add (batch of %d)' % len(links), links)
+        except VifError as exc:
+            # The batch stops at the first refusal; the links before it exist. Name the refused
+            # one (the first missing), remove the created ones, and let the journal undo the rest.
+            existing = ctx.kernel.dump_links()
+            culprit = next((a for a in self.adds if a.obj not in existing), None)
+            self._remove(ctx, existing)
+            if culprit is not None:
+                exc.obj = culprit.obj
+                exc.msg = exc.msg.replace('ip link add (batch of %d)' % len(links), culprit.describe())
+                exc.args = (exc.msg,)
+            raise
+
+    def _remove(self, ctx, existing):
+        mine = [existing[name] for name in self._names() if name in existing]
+        if len(mine) == 1:
+            ctx.kernel.delete('undo', mine[0]['name'], mine[0]['index'])
+        elif mine:
+            DeleteLinks(mine)._delete_by_group(_GroupContext(ctx.kernel, existing))
+        for add in self.adds:
+            if add.link['kind'] == 'macvtap':
+                kern.remove_private_node(ctx.netns, add.obj)
+
+    def undo(self, ctx):
+        self._remove(ctx, ctx.kernel.dump_links())
+
+
+class _GroupContext:
+    def __init__(self, kernel, current):
+        self.kernel = kernel
+        self.groups_in_use = set(link['group'] for link in current.values())
+
+
+def _batchable(action, ctx):
+    """An AddLink whose request can be built up front: lower index known, one request."""
+    link = getattr(action, 'link', None)
+    return (isinstance(action, AddLink) and not link.get('source_macs') and link['lower'] in ctx.stable_indexes
+            and not (link['mode'] == 'passthru' and link.get('mac')))
+
+
+def coalesce(ctx, actions):
+    """Merge runs of batchable AddLink actions into AddLinks batches."""
+    out, run = [], []
+    for action in list(actions) + [None]:
+        if action is not None and _batchable(action, ctx):
+            run.append(action)
+            continue
+        if len(run) > 1:
+            out.append(AddLinks(run))
+        else:
+            out.extend(run)
+        run = []
+        if action is not None:
+            out.append(action)
+    return out
+
+
 class DeleteLinks:
     """Delete links; many at once through a throwaway link group (one kernel transaction)."""
 
@@ -226,14 +302,11 @@ class DeleteLinks:
         group = random.randint(0x10000000, 0x7ffffff0)
         while group in in_use:
             group += 1
-        marked = []
         try:
-            for link in self.links:
-                ctx.kernel.set_group(self.describe(), link['name'], link['index'], group)
-                marked.append(link)
+            ctx.kernel.set_group_many(self.describe(), [link['index'] for link in self.links], group)
             ctx.kernel.delete_group(self.describe(), group)
         except BaseException:
-            for link in marked:  # put the marks back; nothing was deleted
+            for link in self.links:  # put the marks back; nothing was deleted
                 found = ctx.kernel.ipr.link_lookup(ifname=link['name'])
                 if found:
                     ctx.kernel.set_group('undo', link['name'], found[0], link['group'])

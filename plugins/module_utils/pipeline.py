@@ -14,8 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, HostLock, apply_plan, undo
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, HostLock, apply_plan, coalesce, undo
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     build_hairpin_specs, build_link_specs, check_against, check_hairpin_against)
@@ -126,8 +128,27 @@ def verify_links(specs, after, kind, plan, devices):
     return problems
 
 
+class _GcPaused:
+    """pyroute2 builds dozens of small objects per link attribute; with thousands of links the
+    cyclic garbage collector rescans them over and over (a dump of 1,000 links took 0.45-1.0 s with
+    it, 0.29-0.37 s without). A module run is short-lived: collect once at the end instead."""
+
+    def __enter__(self):
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was_enabled:
+            gc.enable()
+
+
 def run_links(params, kind, check_mode=False, diff=False):
     """The whole pipeline for hostnet.vif.macvlan / hostnet.vif.macvtap."""
+    with _GcPaused():
+        return _run_links(params, kind, check_mode, diff)
+
+
+def _run_links(params, kind, check_mode, diff):
     specs = build_link_specs(params, kind)
     purge_lowers = set()
     if params.get('purge'):
@@ -157,7 +178,7 @@ def run_links(params, kind, check_mode=False, diff=False):
             return result
         ctx = Context(kernel, netns, current)
         ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
-        done = apply_plan(ctx, plan.actions)
+        done = apply_plan(ctx, coalesce(ctx, plan.actions))
         after = kernel.dump_links()
         devices = _device_state(netns, after, managed, create=True) if managed else {}
         problems = verify_links(specs, after, kind, plan, devices)
@@ -173,6 +194,11 @@ def run_links(params, kind, check_mode=False, diff=False):
 # -- bridge-port hairpin -----------------------------------------------------------------------
 
 def run_hairpin(params, check_mode=False, diff=False):
+    with _GcPaused():
+        return _run_hairpin(params, check_mode, diff)
+
+
+def _run_hairpin(params, check_mode, diff):
     specs = build_hairpin_specs(params)
     lock, netns = _locked_session(params)
     with lock, kern.Kernel(netns) as kernel:
