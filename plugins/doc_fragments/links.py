@@ -3,120 +3,102 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation shared by hostnet.vif.macvlan and hostnet.vif.macvtap.
 
-The per-link options appear twice (top level for one link, and as suboptions of links), so the
-text is written once here and indented into both places.
+DOCUMENTATION: the per-link options (top level; links entries take the same keys), the task
+options and attributes. DEVICE: macvtap's character-device options.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-_PER_LINK = r'''
-name:
-  description:
-    - Interface name of the link (1 to 15 bytes; no C(/), C(:) or whitespace).
-  type: str
-lower:
-  description:
-    - The lower device the link sits on (a physical NIC, a VF, a veth, a bond...).
-    - Required for O(state=present).
-  type: str
-mode:
-  description:
-    - The macvlan mode.
-    - V(vepa) sends all traffic, also between links on the same lower device, out to the external
-      switch, which must reflect it back (reflective relay / hairpin) for such links to reach each other.
-    - V(bridge) lets links on the same lower device talk directly inside the host.
-    - V(private) never lets links on the same lower device talk to each other.
-    - V(passthru) gives the single link the whole lower device; it must be alone on that lower device,
-      and the link takes the lower device's MAC address.
-    - V(source) accepts only frames whose source MAC is in O(source_macs).
-    - When omitted, V(vepa), the kernel's own default. An existing link in another mode is changed to it.
-    - Changes among vepa, bridge, private and source are made in place; changes to or from passthru
-      delete and recreate the link (the plan says so), keeping its MAC address.
-  type: str
-  choices: [vepa, bridge, private, passthru, source]
-mac:
-  description:
-    - Unicast MAC address of the link. When omitted, the kernel picks one and it is not managed.
-  type: str
-mtu:
-  description:
-    - MTU of the link; at most the lower device's MTU. When omitted, not managed.
-  type: int
-state:
-  description:
-    - V(present) creates or changes the link, V(absent) deletes it. V(present) when omitted.
-  type: str
-  choices: [present, absent]
-admin_state:
-  description:
-    - Administrative state of the link (C(ip link set NAME up/down)). V(up) when omitted.
-  type: str
-  choices: [up, down]
-source_macs:
-  description:
-    - Only with O(mode=source). The exact set of source MAC addresses the link accepts frames from;
-      addresses not listed are removed from the kernel's list. An empty list accepts nothing.
-  type: list
-  elements: str
-nopromisc:
-  description:
-    - Only with O(mode=passthru). Keep the lower device out of promiscuous mode.
-    - Changing it recreates the link. V(false) when omitted.
-  type: bool
-'''
 
-_DEVICE = r'''
-owner:
-  description:
-    - Owner (user name or uid) of the link's character device C(/dev/tapN), for example the user QEMU runs as.
-    - When omitted, not managed (the kernel creates the device as root).
-  type: str
-group:
-  description:
-    - Group (name or gid) of the character device. When omitted, not managed.
-  type: str
-device_mode:
-  description:
-    - Permission bits of the character device as an octal string such as V('0660').
-      When omitted, not managed (the kernel creates it C(0600)).
-  type: str
-'''
+class ModuleDocFragment(object):
 
-_TASK = r'''
-links:
-  description:
-    - Several links in one task, each a dictionary of the per-link options.
-    - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state) (and for macvtap O(owner), O(group),
-      O(device_mode)) serve as defaults for entries that do not set them.
-    - Mutually exclusive with O(name).
-  type: list
-  elements: dict
-  suboptions:
-SUBOPTIONS
-netns:
-  description:
-    - Name of an existing network namespace (as in C(ip netns list), a file under C(/run/netns)) to operate in.
-    - A missing namespace is an error; it is never created.
-  type: str
-purge:
-  description:
-    - Also delete links of this kind on the lower devices named in the task (O(lower) and each entry's lower)
-      that the task does not list. Links of the other kind and on other lower devices are left alone.
-    - Deletion is done in one kernel transaction (through a temporary link group), so purging a thousand
-      links takes a fraction of a second.
-  type: bool
-  default: false
-lock_timeout:
-  description:
-    - Seconds to wait for another hostnet.vif run on the same host (for example an overlapping AWX job)
-      to finish. Runs on one host are serialised so neither sees or undoes the other's half-made changes.
-  type: float
-  default: 120
-'''
-
-_ATTRIBUTES = r'''
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Interface name of the link (1 to 15 bytes; no C(/), C(:) or whitespace).
+    type: str
+  lower:
+    description:
+      - The lower device the link sits on (a physical NIC, a VF, a veth, a bond...).
+      - Required for O(state=present).
+    type: str
+  mode:
+    description:
+      - The macvlan mode.
+      - V(vepa) sends all traffic, also between links on the same lower device, out to the external
+        switch, which must reflect it back (reflective relay / hairpin) for such links to reach each other.
+      - V(bridge) lets links on the same lower device talk directly inside the host.
+      - V(private) never lets links on the same lower device talk to each other.
+      - V(passthru) gives the single link the whole lower device; it must be alone on that lower device,
+        and the link takes the lower device's MAC address.
+      - V(source) accepts only frames whose source MAC is in O(source_macs).
+      - When omitted, V(vepa), the kernel's own default. An existing link in another mode is changed to it.
+      - Changes among vepa, bridge, private and source are made in place; changes to or from passthru
+        delete and recreate the link (the plan says so), keeping its MAC address.
+    type: str
+    choices: [vepa, bridge, private, passthru, source]
+  mac:
+    description:
+      - Unicast MAC address of the link. When omitted, the kernel picks one and it is not managed.
+    type: str
+  mtu:
+    description:
+      - MTU of the link; at most the lower device's MTU. When omitted, not managed.
+    type: int
+  state:
+    description:
+      - V(present) creates or changes the link, V(absent) deletes it. V(present) when omitted.
+    type: str
+    choices: [present, absent]
+  admin_state:
+    description:
+      - Administrative state of the link (C(ip link set NAME up/down)). V(up) when omitted.
+    type: str
+    choices: [up, down]
+  source_macs:
+    description:
+      - Only with O(mode=source). The exact set of source MAC addresses the link accepts frames from;
+        addresses not listed are removed from the kernel's list. An empty list accepts nothing.
+    type: list
+    elements: str
+  nopromisc:
+    description:
+      - Only with O(mode=passthru). Keep the lower device out of promiscuous mode.
+      - Changing it recreates the link. V(false) when omitted.
+    type: bool
+  links:
+    description:
+      - Several links in one task, each a dictionary of the per-link options.
+      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state) (for macvtap also C(owner), C(group),
+        C(device_mode)) serve as defaults for entries that do not set them.
+      - Each entry takes the per-link options O(name), O(lower), O(mode), O(mac), O(mtu), O(state), O(admin_state),
+        O(source_macs) and O(nopromisc) (macvtap entries also C(owner), C(group), C(device_mode)), with the same
+        meaning and checks as at the top level; an unknown key is an error naming it.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+  netns:
+    description:
+      - Name of an existing network namespace (as in C(ip netns list), a file under C(/run/netns)) to operate in.
+      - A missing namespace is an error; it is never created.
+    type: str
+  purge:
+    description:
+      - Also delete links of this kind on the lower devices named in the task (O(lower) and each entry's lower)
+        that the task does not list. Links of the other kind and on other lower devices are left alone.
+      - Deletion is done in one kernel transaction (through a temporary link group), so purging a thousand
+        links takes a fraction of a second.
+    type: bool
+    default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another hostnet.vif run on the same host (for example an overlapping AWX job)
+        to finish. Runs on one host are serialised so neither sees or undoes the other's half-made changes.
+    type: float
+    default: 120
 attributes:
   check_mode:
     description: Reports the plan (actions, diff, predicted links) without changing anything.
@@ -126,6 +108,7 @@ attributes:
     support: full
   platform:
     description: Linux with C(macvlan)/C(macvtap) support; pyroute2 on the managed host.
+    support: full
     platforms: posix
 requirements:
   - pyroute2 >= 0.7 on the managed host
@@ -136,19 +119,20 @@ notes:
   - Runs as root (C(become=true)).
 '''
 
-
-def _indent(text, spaces):
-    pad = ' ' * spaces
-    return ''.join(pad + line if line.strip() else line for line in text.strip('\n').splitlines(True)) + '\n'
-
-
-def _options(per_link):
-    task = _TASK.replace('SUBOPTIONS\n', _indent(per_link, 6))
-    return 'options:\n' + _indent(per_link, 2) + _indent(task, 2) + _ATTRIBUTES.lstrip('\n')
-
-
-class ModuleDocFragment(object):
-
-    MACVLAN = _options(_PER_LINK)
-
-    MACVTAP = _options(_PER_LINK + _DEVICE)
+    DEVICE = r'''
+options:
+  owner:
+    description:
+      - Owner (user name or uid) of the link's character device C(/dev/tapN), for example the user QEMU runs as.
+      - When omitted, not managed (the kernel creates the device as root).
+    type: str
+  group:
+    description:
+      - Group (name or gid) of the character device. When omitted, not managed.
+    type: str
+  device_mode:
+    description:
+      - Permission bits of the character device as an octal string such as V('0660').
+        When omitted, not managed (the kernel creates it C(0600)).
+    type: str
+'''

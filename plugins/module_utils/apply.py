@@ -51,7 +51,7 @@ class HostLock:
                     self.handle.close()
                     raise VifError("another hostnet.vif run has held the host lock %s for over %s s; try again "
                                    "later or raise lock_timeout" % (self.path, self.timeout), field='lock_timeout',
-                                   value=self.timeout)
+                                   value=self.timeout) from exc
                 time.sleep(0.05)
 
     def __exit__(self, *exc):
@@ -111,7 +111,7 @@ def apply_plan(ctx, actions):
                 error.msg += "; everything this task had changed was undone (%d action%s)" % (
                     len(done), '' if len(done) == 1 else 's')
             error.args = (error.msg,)
-            raise error
+            raise error from exc
     return done
 
 
@@ -346,8 +346,8 @@ class ChangeLink:
             elif field == 'admin_state':
                 simple.append(new)
             elif field == 'source_macs':
-                parts.append('ip link set %s type %s macaddr %s' % (self.obj, kind, 'set ' + ' '.join(new)
-                                                                     if new else 'flush'))
+                macs = ('set ' + ' '.join(new)) if new else 'flush'
+                parts.append('ip link set %s type %s macaddr %s' % (self.obj, kind, macs))
         if simple:
             parts.insert(0, 'ip link set %s %s' % (self.obj, ' '.join(simple)))
         return '; '.join(parts)

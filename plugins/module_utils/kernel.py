@@ -273,7 +273,7 @@ def set_node_owner(path, uid=None, gid=None, mode=None):
         if mode is not None:
             os.chmod(path, int(mode, 8))
     except OSError as exc:
-        raise kernel_error(exc, "chown/chmod %s" % path, obj=path)
+        raise kernel_error(exc, "chown/chmod %s" % path, obj=path) from exc
 
 
 class Kernel:
@@ -287,8 +287,9 @@ class Kernel:
             self.ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
         except (OSError, NetlinkError) as exc:
             if errno.ENOENT == getattr(exc, 'errno', None):
-                raise VifError("network namespace %r does not exist" % netns, field='netns', value=netns)
-            raise kernel_error(exc, "opening a netlink session in namespace %r" % netns, field='netns', value=netns)
+                raise VifError("network namespace %r does not exist" % netns, field='netns', value=netns) from exc
+            raise kernel_error(exc, "opening a netlink session in namespace %r" % netns, field='netns',
+                               value=netns) from exc
 
     def close(self):
         self.ipr.close()
@@ -319,9 +320,9 @@ class Kernel:
         try:
             return self.ipr.link(*args, **kwargs)
         except NetlinkError as exc:
-            raise kernel_error(exc, what, obj=obj, operation=operation)
+            raise kernel_error(exc, what, obj=obj, operation=operation) from exc
         except Exception as exc:  # pyroute2 encodes in Python: struct errors, bad values
-            raise VifError("%s failed: pyroute2 could not encode the request (%s)" % (what, exc), obj=obj)
+            raise VifError("%s failed: pyroute2 could not encode the request (%s)" % (what, exc), obj=obj) from exc
 
     def add_macv(self, what, kind, name, lower_index, mode, mac=None, mtu=None, nopromisc=False,
                  source_macs=None, admin_state=None):
@@ -349,7 +350,7 @@ class Kernel:
         try:
             self.ipr.nlm_request_batch(messages)
         except NetlinkError as exc:
-            raise kernel_error(exc, what, operation='add' if 'add' in what else 'set')
+            raise kernel_error(exc, what, operation='add' if 'add' in what else 'set') from exc
 
     @staticmethod
     def _newlink(flags, index=0, attrs=(), up=False):

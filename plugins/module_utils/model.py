@@ -57,11 +57,23 @@ def normalise_mac(value, field='mac', obj=None):
     return ':'.join(octets)
 
 
+def to_bool(value, field, obj=None):
+    """Booleans as Ansible accepts them (links entries are not coerced by AnsibleModule)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ('yes', 'on', '1', 'true', 'y', 't'):
+        return True
+    if text in ('no', 'off', '0', 'false', 'n', 'f', ''):
+        return False
+    raise invalid(field, value, "expected a boolean", obj)
+
+
 def check_mtu(value, obj=None):
     try:
         mtu = int(value)
     except (TypeError, ValueError):
-        raise invalid('mtu', value, "expected an integer", obj)
+        raise invalid('mtu', value, "expected an integer", obj) from None
     if not MIN_MTU <= mtu <= MAX_MTU:
         raise invalid('mtu', value, "must be between %d and %d" % (MIN_MTU, MAX_MTU), obj)
     return mtu
@@ -75,7 +87,7 @@ def resolve_user(value, obj=None):
     try:
         return pwd.getpwnam(value).pw_uid
     except KeyError:
-        raise invalid('owner', value, "no such user on the target host", obj)
+        raise invalid('owner', value, "no such user on the target host", obj) from None
 
 
 def resolve_group(value, obj=None):
@@ -86,7 +98,7 @@ def resolve_group(value, obj=None):
     try:
         return grp.getgrnam(value).gr_gid
     except KeyError:
-        raise invalid('group', value, "no such group on the target host", obj)
+        raise invalid('group', value, "no such group on the target host", obj) from None
 
 
 def normalise_file_mode(value, obj=None):
@@ -118,11 +130,18 @@ def build_link_specs(params, kind):
         for field in PER_LINK_ONLY:
             if params.get(field) is not None:
                 raise invalid(field, params[field], "is per link: set it inside each links: entry")
+    allowed = LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ())
     specs = []
     seen = {}
     for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise invalid('links[%d]' % position, entry, "each entry must be a dictionary of link options")
+        unknown = sorted(set(entry) - set(allowed))
+        if unknown:
+            raise invalid('links[%d]' % position, unknown[0], "unknown option for a %s link; valid options: %s"
+                          % (kind, ', '.join(allowed)))
         merged = {}
-        for field in LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ()):
+        for field in allowed:
             value = entry.get(field)
             merged[field] = value if value is not None else params.get(field)
         spec = _link_spec(merged, kind, position)
@@ -148,6 +167,9 @@ def _link_spec(entry, kind, position):
     spec['lower'] = check_ifname(lower, 'lower', name)
     if spec['lower'] == name:
         raise invalid('lower', lower, "a link cannot be its own lower device", name)
+    for field in ('lower', 'mode', 'mac', 'state', 'admin_state'):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            raise invalid(field, entry[field], "expected a string", name)
     mode = entry.get('mode') or DEFAULT_MODE
     if mode not in MODES:
         raise invalid('mode', mode, "expected one of %s" % ', '.join(MODES), name)
@@ -158,11 +180,13 @@ def _link_spec(entry, kind, position):
     if admin_state not in ('up', 'down'):
         raise invalid('admin_state', admin_state, "expected up or down", name)
     spec['admin_state'] = admin_state
-    nopromisc = bool(entry.get('nopromisc'))
+    nopromisc = to_bool(entry.get('nopromisc'), 'nopromisc', name)
     if nopromisc and mode != 'passthru':
         raise invalid('nopromisc', True, "only applies to mode passthru (mode is %s)" % mode, name)
     spec['nopromisc'] = nopromisc
     sources = entry.get('source_macs')
+    if sources is not None and not isinstance(sources, (list, tuple)):
+        raise invalid('source_macs', sources, "expected a list of MAC addresses", name)
     if sources is not None and mode != 'source':
         raise invalid('source_macs', sources, "only applies to mode source (mode is %s)" % mode, name)
     if mode == 'source':

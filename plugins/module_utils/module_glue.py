@@ -41,7 +41,9 @@ def link_argument_spec(kind):
     spec = dict(per_link)
     spec.update(_TASK)
     spec['purge'] = dict(type='bool', default=False)
-    spec['links'] = dict(type='list', elements='dict', options=dict((k, dict(v)) for k, v in per_link.items()))
+    # Entries are checked by model.build_link_specs (keys, types, values), which also lets them
+    # inherit top-level values; AnsibleModule suboption defaults would defeat that inheritance.
+    spec['links'] = dict(type='list', elements='dict')
     return spec
 
 
@@ -50,8 +52,8 @@ def hairpin_argument_spec():
     spec.update(
         name=dict(type='str'),
         hairpin=dict(type='bool'),
-        ports=dict(type='list', elements='dict', options=dict(name=dict(type='str', required=True),
-                                                             hairpin=dict(type='bool'))),
+        ports=dict(type='list', elements='dict',
+                   options=dict(name=dict(type='str', required=True), hairpin=dict(type='bool'))),
     )
     return spec
 

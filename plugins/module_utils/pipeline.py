@@ -38,16 +38,16 @@ def _describe(obj):
     words = ['%s %s: lower %s, mode %s' % (obj['kind'], obj['name'], obj.get('lower'), obj.get('mode'))]
     if obj.get('nopromisc'):
         words.append('nopromisc')
-    words.append('mac %s' % (obj.get('mac') or ("(the lower device's)" if obj.get('mode') == 'passthru'
-                                                 else '(kernel-assigned)')))
+    default_mac = "(the lower device's)" if obj.get('mode') == 'passthru' else '(kernel-assigned)'
+    words.append('mac %s' % (obj.get('mac') or default_mac))
     words.append('mtu %s' % (obj.get('mtu') or '(default)'))
     words.append(obj.get('admin_state') or 'down')
     if obj.get('mode') == 'source':
         words.append('source_macs [%s]' % ', '.join(obj.get('source_macs') or []))
     dev = obj.get('device') or {}
     if obj.get('kind') == 'macvtap' and dev:
-        words.append('device owner %s group %s mode %s' % (dev.get('uid', '?'), dev.get('gid', '?'),
-                                                          dev.get('mode', '?')))
+        owner = (dev.get('uid', '?'), dev.get('gid', '?'), dev.get('mode', '?'))
+        words.append('device owner %s group %s mode %s' % owner)
     return ', '.join(words)
 
 

@@ -18,7 +18,7 @@ description:
   - One port per task (O(name)) or many (O(ports)); validation first, check mode and C(--diff),
     all or nothing, read back.
 author:
-  - hostnet.vif contributors
+  - hostnet.vif contributors (@hostnet)
 options:
   name:
     description: A bridge port. Mutually exclusive with O(ports).
@@ -56,6 +56,7 @@ attributes:
     support: full
   platform:
     description: Linux bridge ports; pyroute2 on the managed host.
+    support: full
     platforms: posix
 requirements:
   - pyroute2 >= 0.7 on the managed host
@@ -93,10 +94,10 @@ ports:
   type: list
   elements: dict
   contains:
-    name: {description: Port name., type: str, returned: always}
-    bridge: {description: The bridge the port belongs to., type: str, returned: always}
-    hairpin: {description: Hairpin state., type: bool, returned: always}
-    netns: {description: Namespace, or null., type: str, returned: always}
+    name: {description: "Port name.", type: str, returned: always}
+    bridge: {description: "The bridge the port belongs to.", type: str, returned: always}
+    hairpin: {description: "Hairpin state.", type: bool, returned: always}
+    netns: {description: "Namespace, or null.", type: str, returned: always}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -19,9 +19,9 @@ description:
     applies them all or none, and reads them back before reporting success. A second run with the same
     arguments changes nothing.
 author:
-  - hostnet.vif contributors
+  - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
-  - hostnet.vif.links.macvlan
+  - hostnet.vif.links
 seealso:
   - module: hostnet.vif.macvtap
   - module: hostnet.vif.hairpin
@@ -82,18 +82,18 @@ links:
   type: list
   elements: dict
   contains:
-    name: {description: Interface name., type: str, returned: always}
-    kind: {description: V(macvlan)., type: str, returned: always}
-    index: {description: Interface index in its namespace (not known for a link check mode would create)., type: int,
+    name: {description: "Interface name.", type: str, returned: always}
+    kind: {description: "V(macvlan).", type: str, returned: always}
+    index: {description: "Interface index in its namespace (not known for a link check mode would create).", type: int,
             returned: always}
-    lower: {description: Lower device., type: str, returned: always}
-    mode: {description: Mode., type: str, returned: always}
-    mac: {description: MAC address., type: str, returned: always}
-    mtu: {description: MTU., type: int, returned: always}
-    admin_state: {description: V(up) or V(down)., type: str, returned: always}
-    nopromisc: {description: Whether the passthru nopromisc flag is set., type: bool, returned: always}
-    source_macs: {description: Allowed source MACs (mode source), sorted., type: list, elements: str, returned: always}
-    netns: {description: Namespace, or null for the module's own., type: str, returned: always}
+    lower: {description: "Lower device.", type: str, returned: always}
+    mode: {description: "Mode.", type: str, returned: always}
+    mac: {description: "MAC address.", type: str, returned: always}
+    mtu: {description: "MTU.", type: int, returned: always}
+    admin_state: {description: "V(up) or V(down).", type: str, returned: always}
+    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always}
+    source_macs: {description: "Allowed source MACs (mode source), sorted.", type: list, elements: str, returned: always}
+    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

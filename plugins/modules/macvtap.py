@@ -23,9 +23,10 @@ description:
   - Same guarantees as M(hostnet.vif.macvlan) - validation first, plan, check mode and C(--diff),
     all or nothing, read back, idempotent.
 author:
-  - hostnet.vif contributors
+  - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
-  - hostnet.vif.links.macvtap
+  - hostnet.vif.links
+  - hostnet.vif.links.device
 notes:
   - There is no udev rule here; ownership set by this module lasts as long as the link. Recreating the
     link (for example after a reboot) needs the module to run again.
@@ -68,28 +69,28 @@ links:
   type: list
   elements: dict
   contains:
-    name: {description: Interface name., type: str, returned: always}
-    kind: {description: V(macvtap)., type: str, returned: always}
-    index: {description: Interface index in its namespace., type: int, returned: always}
-    lower: {description: Lower device., type: str, returned: always}
-    mode: {description: Mode., type: str, returned: always}
-    mac: {description: MAC address., type: str, returned: always}
-    mtu: {description: MTU., type: int, returned: always}
-    admin_state: {description: V(up) or V(down)., type: str, returned: always}
-    nopromisc: {description: Whether the passthru nopromisc flag is set., type: bool, returned: always}
-    source_macs: {description: Allowed source MACs (mode source), sorted., type: list, elements: str, returned: always}
-    netns: {description: Namespace, or null for the module's own., type: str, returned: always}
+    name: {description: "Interface name.", type: str, returned: always}
+    kind: {description: "V(macvtap).", type: str, returned: always}
+    index: {description: "Interface index in its namespace.", type: int, returned: always}
+    lower: {description: "Lower device.", type: str, returned: always}
+    mode: {description: "Mode.", type: str, returned: always}
+    mac: {description: "MAC address.", type: str, returned: always}
+    mtu: {description: "MTU.", type: int, returned: always}
+    admin_state: {description: "V(up) or V(down).", type: str, returned: always}
+    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always}
+    source_macs: {description: "Allowed source MACs (mode source), sorted.", type: list, elements: str, returned: always}
+    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always}
     device:
       description: The character device.
       returned: always
       type: dict
       contains:
-        path: {description: Path of the device node to open., type: str, returned: always,
+        path: {description: "Path of the device node to open.", type: str, returned: always,
                sample: /dev/tap7}
-        major_minor: {description: Device number as read from sysfs., type: str, returned: always, sample: "246:1"}
-        owner: {description: Owner uid., type: int, returned: always}
-        group: {description: Group gid., type: int, returned: always}
-        mode: {description: Permission bits., type: str, returned: always, sample: "0660"}
+        major_minor: {description: "Device number as read from sysfs.", type: str, returned: always, sample: "246:1"}
+        owner: {description: "Owner uid.", type: int, returned: always}
+        group: {description: "Group gid.", type: int, returned: always}
+        mode: {description: "Permission bits.", type: str, returned: always, sample: "0660"}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
