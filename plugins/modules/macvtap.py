@@ -78,7 +78,7 @@ links:
     mtu: {description: "MTU.", type: int, returned: always}
     admin_state: {description: "V(up) or V(down).", type: str, returned: always}
     nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always}
-    source_macs: {description: "Allowed source MACs (mode source), sorted.", type: list, elements: str, returned: always}
+    source_macs: {description: "Allowed source MACs (mode source).", type: list, elements: str, returned: always}
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always}
     device:
       description: The character device.
