@@ -180,7 +180,8 @@ class AddLink:
         lower_index = ctx.index_of(link['lower'])
         ctx.kernel.add_macv(self.describe(), link['kind'], link['name'], lower_index, link['mode'],
                             mac=link.get('mac'), mtu=link.get('mtu'), nopromisc=link.get('nopromisc'),
-                            source_macs=link.get('source_macs'), admin_state=link.get('admin_state'))
+                            source_macs=link.get('source_macs'), admin_state=link.get('admin_state'),
+                            index=link.get('restore_index'))
 
     def undo(self, ctx):
         found = ctx.kernel.ipr.link_lookup(ifname=self.obj)
@@ -314,7 +315,9 @@ class DeleteLinks:
 
     def undo(self, ctx):
         for link in self.links:
-            AddLink(link).do(ctx)
+            # Same ifindex as before, so the restored link is the same to everyone (and a
+            # macvtap gets back its /dev/tapN name).
+            AddLink(dict(link, restore_index=link['index'])).do(ctx)
             if link.get('group'):
                 ctx.kernel.set_group('undo', link['name'], ctx.kernel.index_of(link['name']), link['group'])
             if link['kind'] == 'macvtap' and link.get('device'):

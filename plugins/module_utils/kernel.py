@@ -325,8 +325,10 @@ class Kernel:
             raise VifError("%s failed: pyroute2 could not encode the request (%s)" % (what, exc), obj=obj) from exc
 
     def add_macv(self, what, kind, name, lower_index, mode, mac=None, mtu=None, nopromisc=False,
-                 source_macs=None, admin_state=None):
+                 source_macs=None, admin_state=None, index=None):
         kwargs = {'ifname': name, 'kind': kind, 'link': lower_index, kind + '_mode': mode}
+        if index:
+            kwargs['index'] = index  # the kernel takes a free ifindex asked for (undo restores it)
         if admin_state == 'up':
             kwargs['state'] = 'up'  # IFF_UP in the RTM_NEWLINK itself: no second request
         if nopromisc:

@@ -115,6 +115,7 @@ def normalise_file_mode(value, obj=None):
 
 def build_link_specs(params, kind):
     """Task arguments -> list of link specs (dicts). One link (top-level name) or many (links:)."""
+    allowed = LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ())
     entries = params.get('links')
     if entries is not None and params.get('name') is not None:
         raise VifError("give either name (one link) or links (a list), not both", field='links')
@@ -125,12 +126,11 @@ def build_link_specs(params, kind):
             else:
                 raise VifError("name (one link) or links (a list) is required", field='name')
         else:
-            entries = [dict((k, params.get(k)) for k in LINK_FIELDS + DEVICE_FIELDS)]
+            entries = [dict((k, params.get(k)) for k in allowed)]
     else:
         for field in PER_LINK_ONLY:
             if params.get(field) is not None:
                 raise invalid(field, params[field], "is per link: set it inside each links: entry")
-    allowed = LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ())
     specs = []
     seen = {}
     for position, entry in enumerate(entries):
@@ -144,7 +144,7 @@ def build_link_specs(params, kind):
         for field in allowed:
             value = entry.get(field)
             merged[field] = value if value is not None else params.get(field)
-        spec = _link_spec(merged, kind, position)
+        spec = _link_spec(merged, kind, position if params.get('links') is not None else None)
         if spec['name'] in seen:
             raise invalid('name', spec['name'], "appears twice in this task (links entries %d and %d)"
                           % (seen[spec['name']] + 1, position + 1))
