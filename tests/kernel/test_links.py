@@ -113,8 +113,9 @@ def test_diff_shows_each_touched_link_before_and_after(ns):
 
 
 def test_source_list_is_the_exact_set(ns):
-    run('macvlan', netns=ns, name='s0', lower='v0', mode='source', source_macs=['02:00:5e:00:00:01', '02:00:5e:00:00:02'])
-    run('macvlan', netns=ns, name='s0', lower='v0', mode='source', source_macs=['02:00:5e:00:00:02', '02:00:5e:00:00:03'])
+    src = dict(netns=ns, name='s0', lower='v0', mode='source')
+    run('macvlan', source_macs=['02:00:5e:00:00:01', '02:00:5e:00:00:02'], **src)
+    run('macvlan', source_macs=['02:00:5e:00:00:02', '02:00:5e:00:00:03'], **src)
     assert snapshot(ns)['s0']['sources'] == ['02:00:5e:00:00:02', '02:00:5e:00:00:03']
     run('macvlan', netns=ns, name='s0', lower='v0', mode='source', source_macs=[])
     assert snapshot(ns)['s0']['sources'] == []
