@@ -134,5 +134,6 @@ options:
     description:
       - Permission bits of the character device as an octal string such as V('0660').
         When omitted, not managed (the kernel creates it C(0600)).
-    type: str
+      - An unquoted YAML number such as C(0660) is read as octal, as the M(ansible.builtin.file) module does.
+    type: raw
 '''

@@ -106,8 +106,7 @@ def normalise_file_mode(value, obj=None):
         return None
     text = str(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 0660 arrives as the int 432; a decimal-looking 660 was almost certainly meant as octal.
-        text = '%o' % value if value > 0o777 or '8' in str(value) or '9' in str(value) else str(value)
+        text = '%o' % value  # YAML reads an unquoted 0660 as the octal number 432
     if not re.match(r'^0?[0-7]{3}$', text):
         raise invalid('device_mode', value, "expected an octal permission string like '0660'", obj)
     return '%04o' % int(text, 8)

@@ -26,7 +26,7 @@ _PER_LINK = dict(
 _DEVICE = dict(
     owner=dict(type='str'),
     group=dict(type='str'),
-    device_mode=dict(type='str'),
+    device_mode=dict(type='raw'),
 )
 _TASK = dict(
     netns=dict(type='str'),

@@ -1,0 +1,80 @@
+"""Planning from specs and hand-built kernel state: which actions, in which order, why."""
+
+from test_model import CURRENT, link
+
+from ansible_collections.hostnet.vif.plugins.module_utils import apply, model, planner, pipeline
+
+
+def plan(params, current, kind='macvlan', purge=()):
+    return planner.plan_links(model.build_link_specs(params, kind), current, kind, set(purge))
+
+
+def test_nothing_to_do_plans_nothing():
+    current = dict(CURRENT, a=link('a', lower='eth1', mode='bridge'))
+    assert plan({'name': 'a', 'lower': 'eth1', 'mode': 'bridge'}, current).actions == []
+
+
+def test_in_place_changes_list_only_what_differs():
+    current = dict(CURRENT, a=link('a', lower='eth1', mode='vepa', mtu=1500))
+    actions = plan({'name': 'a', 'lower': 'eth1', 'mode': 'bridge', 'mtu': 1400}, current).actions
+    assert len(actions) == 1 and isinstance(actions[0], apply.ChangeLink)
+    assert set(actions[0].changes) == {'mode', 'mtu'}
+    assert actions[0].describe() == 'ip link set a type macvlan mode bridge mtu 1400'
+
+
+def test_passthru_transition_recreates_without_carrying_the_mac():
+    current = dict(CURRENT, a=link('a', lower='eth1', mode='vepa'))
+    actions = plan({'name': 'a', 'lower': 'eth1', 'mode': 'passthru'}, current).actions
+    assert [type(a) for a in actions] == [apply.DeleteLinks, apply.AddLink]
+    assert actions[1].link.get('mac') is None
+    assert 'recreate: mode vepa -> passthru' in actions[1].describe()
+
+
+def test_lower_change_recreates_keeping_the_mac():
+    current = dict(CURRENT, eth2=link('eth2', kind='veth'), a=link('a', lower='eth1', mode='vepa'))
+    actions = plan({'name': 'a', 'lower': 'eth2', 'mode': 'vepa'}, current).actions
+    assert actions[1].link['mac'] == '02:00:5e:00:00:01' and actions[1].link['lower'] == 'eth2'
+
+
+def test_purge_deletes_first_only_same_kind_on_listed_lowers():
+    current = dict(CURRENT, eth2=link('eth2', kind='veth'),
+                   old=link('old', lower='eth1', mode='vepa'), tap=link('tap', kind='macvtap', lower='eth1'),
+                   far=link('far', lower='eth2'))
+    result = plan({'name': 'new', 'lower': 'eth1'}, current, purge={'eth1'})
+    assert isinstance(result.actions[0], apply.DeleteLinks)
+    assert [x['name'] for x in result.actions[0].links] == ['old']
+    assert isinstance(result.actions[1], apply.AddLink)
+
+
+def test_a_link_created_on_a_link_created_in_the_same_task_comes_after_it():
+    result = plan({'links': [{'name': 'top', 'lower': 'mid'}, {'name': 'mid', 'lower': 'eth1'}]}, CURRENT)
+    assert [a.obj for a in result.actions] == ['mid', 'top']
+
+
+def test_macvtap_ownership_is_planned_only_where_it_differs():
+    current = dict(CURRENT, t=link('t', kind='macvtap', lower='eth1', mode='vepa'))
+    specs = model.build_link_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'},
+                                   'macvtap')
+    devices = {'t': {'uid': 0, 'gid': 0, 'mode': '0600'}}
+    actions = planner.plan_links(specs, current, 'macvtap', set(), devices).actions
+    assert len(actions) == 1 and isinstance(actions[0], apply.SetDeviceOwner)
+    assert (actions[0].uid, actions[0].gid, actions[0].mode) == (65534, None, None)
+
+
+def test_diff_text_is_one_line_per_touched_link():
+    current = dict(CURRENT, a=link('a', lower='eth1', mode='vepa'))
+    result = plan({'name': 'a', 'lower': 'eth1', 'mode': 'bridge'}, current)
+    diff = pipeline.render_diff(result, 'ns1')
+    assert diff['before'] == 'macvlan a: lower eth1, mode vepa, mac 02:00:5e:00:00:01, mtu 1500, up\n'
+    assert diff['after'] == 'macvlan a: lower eth1, mode bridge, mac 02:00:5e:00:00:01, mtu 1500, up\n'
+    assert diff['before_header'] == 'kernel before (netns ns1)'
+
+
+def test_batchable_creates_are_coalesced_at_apply_time():
+    source = {'name': 's', 'mode': 'source', 'source_macs': ['02:00:5e:00:00:09']}
+    result = plan({'lower': 'eth1', 'links': [{'name': 'a'}, {'name': 'b'}, source]}, CURRENT)
+    ctx = apply.Context(None, None, CURRENT)
+    ctx.keep_indexes(CURRENT, ['eth1'])
+    merged = apply.coalesce(ctx, result.actions)
+    assert [type(a) for a in merged] == [apply.AddLinks, apply.AddLink]
+    assert merged[0].obj == 'a,b'

@@ -1,0 +1,53 @@
+"""The modules are wiring only: documentation matches the argument spec, errors reach fail_json."""
+
+import json
+
+import pytest
+import yaml
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hostnet.vif.plugins.doc_fragments.links import ModuleDocFragment
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.modules import hairpin, macvlan, macvtap
+
+MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
+           'macvtap': (macvtap, module_glue.link_argument_spec('macvtap')),
+           'hairpin': (hairpin, module_glue.hairpin_argument_spec())}
+
+
+@pytest.mark.parametrize('name', sorted(MODULES))
+def test_documented_options_are_the_argument_spec(name):
+    module, spec = MODULES[name]
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    documented = dict(doc.get('options', {}))
+    for fragment in doc.get('extends_documentation_fragment', []):
+        part = fragment.split('.')[3] if fragment.count('.') == 3 else 'DOCUMENTATION'
+        documented.update(yaml.safe_load(getattr(ModuleDocFragment, part.upper()))['options'])
+    assert set(documented) == set(spec)
+    for option, rules in spec.items():
+        assert documented[option].get('type', 'str') == rules.get('type', 'str'), option
+        assert documented[option].get('choices') == rules.get('choices'), option
+        assert documented[option].get('default') == rules.get('default'), option
+
+
+def _run(module, args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_missing_pyroute2_fails_with_the_install_hint(monkeypatch, capsys):
+    monkeypatch.setattr(kernel, 'HAS_PYROUTE2', False)
+    out = _run(macvlan, {'name': 'a', 'lower': 'eth1'}, capsys)
+    assert out['failed'] and 'pyroute2' in out['msg']
+
+
+def test_a_vif_error_becomes_fail_json_with_its_fields(monkeypatch, capsys):
+    def refuse(params, kind, check_mode, diff):
+        raise VifError('a: mtu=9 is invalid', obj='a', field='mtu', value=9)
+    monkeypatch.setattr(pipeline, 'run_links', refuse)
+    monkeypatch.setattr(macvtap, 'run_links', refuse)
+    out = _run(macvtap, {'name': 'a', 'lower': 'eth1', 'mtu': 9}, capsys)
+    assert out['failed'] and (out['field'], out['value'], out['obj']) == ('mtu', 9, 'a')
