@@ -79,26 +79,24 @@ def check_mtu(value, obj=None):
     return mtu
 
 
-def resolve_user(value, obj=None):
+def _resolve(value, field, lookup, what, obj):
+    """A user or group name (or number) as its numeric id, checked on the target host."""
     if value is None:
         return None
     if isinstance(value, int) or str(value).isdigit():
         return int(value)
     try:
-        return pwd.getpwnam(value).pw_uid
+        return lookup(value)[2]
     except KeyError:
-        raise invalid('owner', value, "no such user on the target host", obj) from None
+        raise invalid(field, value, "no such %s on the target host" % what, obj) from None
+
+
+def resolve_user(value, obj=None):
+    return _resolve(value, 'owner', pwd.getpwnam, 'user', obj)
 
 
 def resolve_group(value, obj=None):
-    if value is None:
-        return None
-    if isinstance(value, int) or str(value).isdigit():
-        return int(value)
-    try:
-        return grp.getgrnam(value).gr_gid
-    except KeyError:
-        raise invalid('group', value, "no such group on the target host", obj) from None
+    return _resolve(value, 'group', grp.getgrnam, 'group', obj)
 
 
 def normalise_file_mode(value, obj=None):

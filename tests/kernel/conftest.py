@@ -8,7 +8,6 @@ kernel is the oracle: tests read state back with `ip -j -d -d link`, not with th
 import json
 import os
 import subprocess
-import sys
 import uuid
 
 import pytest
@@ -16,16 +15,6 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 PREFIX = 'hvt-'
 _CREATED = []
-
-
-def _collections_path():
-    for path in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep):
-        if path and os.path.isdir(os.path.join(path, 'ansible_collections', 'hostnet', 'vif')):
-            return path
-    return os.path.join(REPO, '.venv', 'collections')
-
-
-sys.path.insert(0, _collections_path())
 
 
 def sh(*cmd, check=True):

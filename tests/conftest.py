@@ -1,10 +1,10 @@
-"""Unit tests need no kernel: put the collection on sys.path (ANSIBLE_COLLECTIONS_PATH, else the
-one scripts/setup makes under .venv)."""
+"""Shared by every test suite: put the collection on sys.path as ansible_collections.hostnet.vif
+(ANSIBLE_COLLECTIONS_PATH when it holds it, else the tree scripts/setup makes under .venv)."""
 
 import os
 import sys
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 
 
 def _collections_path():
