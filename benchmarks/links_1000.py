@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """1,000 macvlans on one lower device: hostnet.vif beside `ip -batch`, in one run.
 
 Prints medians of --repeat runs for: create from nothing, a no-op re-run of the same
@@ -93,7 +92,7 @@ def measure(n, repeat, with_playbook):
     def add(key, value):
         rows.setdefault(key, []).append(value)
     workdir = tempfile.mkdtemp(prefix='hvb-')
-    for _ in range(repeat):
+    for _round in range(repeat):
         with Lab() as lab:
             adds = ['link add link v0 name m%d type macvlan mode bridge' % i for i in range(n)]
             add(('create', 'ip -batch'), lab.ip_batch(adds))
@@ -140,7 +139,7 @@ def profile(n, which):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--links', type=int, default=1000)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--no-playbook', action='store_true')

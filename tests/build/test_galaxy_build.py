@@ -37,7 +37,11 @@ def test_built_tarball_installs_and_runs_a_module(tmp_path, netns):
     tarballs = list(out.glob('hostnet-vif-*.tar.gz'))
     assert len(tarballs) == 1, tarballs
     installed = tmp_path / 'collections'
-    _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', str(tarballs[0]), '-p', str(installed)])
+    # Only the fresh path may count: with the checkout on ANSIBLE_COLLECTIONS_PATH, ansible-galaxy
+    # would call the collection installed already and skip it.
+    galaxy_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed))
+    _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--force', str(tarballs[0]),
+          '-p', str(installed)], env=galaxy_env)
     root = installed / 'ansible_collections' / 'hostnet' / 'vif'
     for needed in ('plugins/modules/macvlan.py', 'plugins/modules/macvtap.py', 'plugins/modules/hairpin.py',
                    'plugins/module_utils/pipeline.py', 'plugins/doc_fragments/links.py', 'meta/runtime.yml',

@@ -40,7 +40,7 @@ def main(argv):
         iface, src, dst, tag = argv[1:5]
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         sock.bind((iface, 0))
-        for _ in range(int(argv[5]) if len(argv) > 5 else 3):
+        for _copy in range(int(argv[5]) if len(argv) > 5 else 3):
             sock.send(_frame(src, dst, tag))
             time.sleep(0.01)
     elif cmd == 'recv':
@@ -57,7 +57,7 @@ def main(argv):
     elif cmd == 'tapwrite':
         dev, src, dst, tag = argv[1:5]
         fd = os.open(dev, os.O_RDWR)
-        for _ in range(3):
+        for _copy in range(3):
             os.write(fd, VNET_HDR + _frame(src, dst, tag))
             time.sleep(0.01)
         os.close(fd)
