@@ -1,8 +1,9 @@
 """1,000 macvlans on one lower device: hostnet.vif beside `ip -batch`, in one run.
 
 Prints medians of --repeat runs for: create from nothing, a no-op re-run of the same
-declaration, and purge of all of them; the engine in-process (run_links) and the real module
-through ansible-playbook (with the cost of an empty one-task play beside it). Everything happens
+declaration, vif_info facts of the namespace, and purge of all of them; the engine in-process
+(run_links, run_info) and the real module through ansible-playbook (with the cost of an empty
+one-task play beside it). Everything happens
 in a namespace it creates (hvb-...), removed at the end, also on Ctrl-C.
 
     .venv/bin/python benchmarks/links_1000.py [--links N] [--repeat R] [--no-playbook]
@@ -32,7 +33,7 @@ else:
     sys.exit('collection not found: run scripts/setup first')
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_links  # noqa: E402
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_info, run_links  # noqa: E402
 
 
 def sh(*cmd, **kw):
@@ -104,6 +105,8 @@ def measure(n, repeat, with_playbook):
             add(('create', 'engine in-process'), timed(lambda: run_links(params(lab.ns, n), 'macvlan')))
             assert lab.count() == n
             add(('noop', 'engine in-process'), timed(lambda: run_links(params(lab.ns, n), 'macvlan')))
+            add(('facts', 'ip -d -j link show'), timed(lambda: sh('ip', '-n', lab.ns, '-d', '-j', 'link', 'show')))
+            add(('facts', 'vif_info in-process'), timed(lambda: run_info(dict(netns=lab.ns))))
             purge = dict(netns=lab.ns, lower='v0', purge=True, links=[])
             add(('purge', 'engine in-process'), timed(lambda args=purge: run_links(args, 'macvlan')))
             assert lab.count() == 0
@@ -120,7 +123,8 @@ def measure(n, repeat, with_playbook):
 
 def report(n, medians):
     base = {'create': medians[('create', 'ip -batch')], 'noop': medians[('noop', 'ip -d -j link show')],
-            'purge': medians[('purge', 'ip -batch (link del x N)')], 'overhead': None}
+            'purge': medians[('purge', 'ip -batch (link del x N)')], 'overhead': None,
+            'facts': medians[('facts', 'ip -d -j link show')]}
     print('%d macvlans on one veth, medians; ratios against the first row of each group' % n)
     print('%-9s %-30s %9s %10s' % ('what', 'how', 'seconds', 'vs ip'))
     for (what, how), seconds in medians.items():

@@ -122,10 +122,50 @@ def parse_link(msg):
         link['mode'] = data.get(prefix + 'MODE')
         link['nopromisc'] = data.get(prefix + 'FLAGS') == 'nopromisc'
         link['source_macs'] = _macaddr_list(data_attr)
+    if kind == 'tun':
+        link['tun'] = _tun_data(_nested(info.get('IFLA_INFO_DATA')))
     slave = _nested(info.get('IFLA_INFO_SLAVE_DATA'))
     if info.get('IFLA_INFO_SLAVE_KIND') == 'bridge':
         link['hairpin'] = bool(slave.get('IFLA_BRPORT_MODE'))
     return link
+
+
+def _tun_data(data):
+    """IFLA_TUN_*: owner/group are absent when unset (anyone may attach)."""
+    def flag(name):
+        value = data.get(name)
+        return None if value is None else bool(value)
+    return {
+        'type': {1: 'tun', 2: 'tap'}.get(data.get('IFLA_TUN_TYPE')),
+        'owner': data.get('IFLA_TUN_OWNER'), 'group': data.get('IFLA_TUN_GROUP'),
+        'packet_info': flag('IFLA_TUN_PI'), 'vnet_hdr': flag('IFLA_TUN_VNET_HDR'),
+        'persistent': flag('IFLA_TUN_PERSIST'), 'multi_queue': flag('IFLA_TUN_MULTI_QUEUE'),
+        'queues': data.get('IFLA_TUN_NUM_QUEUES'),
+    }
+
+
+VF_LINK_STATES = {0: 'auto', 1: 'enable', 2: 'disable'}
+
+
+def parse_vf_info(msg):
+    """Per-VF settings from a PF's IFLA_VFINFO_LIST (link get with ext_mask RTEXT_FILTER_VF)."""
+    vfs = []
+    for name, entry in _attrs(msg, ('IFLA_VFINFO_LIST',)).get('IFLA_VFINFO_LIST', {}).get('attrs', ()):
+        if name != 'IFLA_VF_INFO':
+            continue
+        attrs = dict((a[0], a[1]) for a in entry.get('attrs', ()))
+        mac, vlan = attrs.get('IFLA_VF_MAC') or {}, attrs.get('IFLA_VF_VLAN') or {}
+        rate = attrs.get('IFLA_VF_RATE') or {}
+        vf = {'vf': mac.get('vf', vlan.get('vf')), 'mac': mac.get('mac'), 'vlan': vlan.get('vlan'),
+              'qos': vlan.get('qos'), 'min_tx_rate': rate.get('min_tx_rate'), 'max_tx_rate': rate.get('max_tx_rate')}
+        for key, field in (('IFLA_VF_SPOOFCHK', 'spoofchk'), ('IFLA_VF_TRUST', 'trust')):
+            value = (attrs.get(key) or {}).get(field)
+            # The kernel reports -1 (as u32) where the driver does not implement the setting.
+            vf[field] = None if value in (None, 0xffffffff, -1) else bool(value)
+        state = (attrs.get('IFLA_VF_LINK_STATE') or {}).get('link_state')
+        vf['link_state'] = VF_LINK_STATES.get(state)
+        vfs.append(vf)
+    return vfs
 
 
 def _libc():
@@ -178,17 +218,15 @@ def _read_macvtap_sysfs(sysfs, names):
     return found
 
 
-def macvtap_chardevs(netns, names):
-    """major:minor of each macvtap's character device, read from sysfs *of the link's namespace*.
+def read_sysfs(netns, reader, *args):
+    """Run ``reader(sysfs_root, *args)`` against the sysfs *of a network namespace*.
 
     sysfs shows the net devices of the namespace that mounted it, so for a named namespace a child
-    process joins it, mounts a private sysfs and reads there (what `ip netns exec` does).
+    process joins it, mounts a private sysfs and reads there (what `ip netns exec` does); the
+    result comes back as JSON. Without a namespace, the module's own /sys is read directly.
     """
-    names = list(names)
-    if not names:
-        return {}
     if not netns:
-        return _read_macvtap_sysfs('/sys', names)
+        return reader('/sys', *args)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -201,7 +239,7 @@ def macvtap_chardevs(netns, names):
             _mount(None, '/', None, MS_REC | MS_PRIVATE)
             target = '/run' if os.path.isdir('/run') else '/tmp'
             _mount('sysfs', target, 'sysfs', 0)
-            payload = {'ok': _read_macvtap_sysfs(target, names)}
+            payload = {'ok': reader(target, *args)}
         except Exception as exc:  # reported by the parent
             payload = {'error': str(exc)}
             code = 1
@@ -220,9 +258,72 @@ def macvtap_chardevs(netns, names):
     os.waitpid(pid, 0)
     payload = json.loads(b''.join(chunks).decode() or '{}')
     if 'error' in payload:
-        raise VifError("reading macvtap character devices in namespace %r failed: %s" % (netns, payload['error']),
+        raise VifError("reading sysfs in namespace %r failed: %s" % (netns, payload['error']),
                        field='netns', value=netns)
-    return payload.get('ok', {})
+    return payload.get('ok')
+
+
+def macvtap_chardevs(netns, names):
+    """major:minor of each macvtap's character device, read from sysfs of the link's namespace
+    (ifindex, and so /dev/tapN, is per namespace; the device number is not)."""
+    names = list(names)
+    if not names:
+        return {}
+    return read_sysfs(netns, _read_macvtap_sysfs, names)
+
+
+def _read_file(path, default=None):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError:
+        return default
+
+
+def _int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_sriov_sysfs(sysfs):
+    """Every SR-IOV physical function visible under <sysfs>/class/net: counts, autoprobe and, per
+    VF, its PCI address, bound driver and netdev names (an empty list where there is none)."""
+    pfs = []
+    net = os.path.join(sysfs, 'class', 'net')
+    try:
+        names = sorted(os.listdir(net))
+    except OSError:
+        return pfs
+    for name in names:
+        device = os.path.join(net, name, 'device')
+        total = _int_or_none(_read_file(os.path.join(device, 'sriov_totalvfs')))
+        if total is None:
+            continue
+        autoprobe = _read_file(os.path.join(device, 'sriov_drivers_autoprobe'))
+        pf = {
+            'name': name,
+            'pci_address': os.path.basename(os.path.realpath(device)),
+            'totalvfs': total,
+            'numvfs': _int_or_none(_read_file(os.path.join(device, 'sriov_numvfs'))),
+            'drivers_autoprobe': None if autoprobe is None else autoprobe == '1',
+            'vfs': [],
+        }
+        vf_links = sorted((e for e in os.listdir(device) if e.startswith('virtfn')),
+                          key=lambda e: _int_or_none(e[len('virtfn'):]) or 0)
+        for entry in vf_links:
+            vf_dir = os.path.join(device, entry)
+            driver = os.path.join(vf_dir, 'driver')
+            netdevs = os.path.join(vf_dir, 'net')
+            pf['vfs'].append({
+                'vf': _int_or_none(entry[len('virtfn'):]),
+                'pci_address': os.path.basename(os.path.realpath(vf_dir)),
+                'driver': os.path.basename(os.path.realpath(driver)) if os.path.exists(driver) else None,
+                'netdevs': sorted(os.listdir(netdevs)) if os.path.isdir(netdevs) else [],
+            })
+        pfs.append(pf)
+    return pfs
 
 
 def chardev_node(netns, name, index, major, minor, create=True):
@@ -314,6 +415,10 @@ class Kernel:
             master = by_index.get(link['master_index'])
             link['master'] = master['name'] if master else None
         return links
+
+    def vf_settings(self, pf_index):
+        """Per-VF settings of one SR-IOV physical function (one extended get)."""
+        return parse_vf_info(self.ipr.link('get', index=pf_index, ext_mask=1)[0])
 
     # -- writing ---------------------------------------------------------------------------
     def _call(self, what, operation, obj, *args, **kwargs):

@@ -58,6 +58,12 @@ def hairpin_argument_spec():
     return spec
 
 
+def info_argument_spec():
+    kinds = ['macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov']
+    return dict(netns=dict(type='str'), lower=dict(type='str'),
+                kinds=dict(type='list', elements='str', choices=kinds, default=kinds))
+
+
 def run(module, runner, *args):
     """Run a pipeline function for a module and exit: fail_json with the error's fields on VifError."""
     if not kern.HAS_PYROUTE2:

@@ -16,14 +16,15 @@ __metaclass__ = type
 
 import gc
 
+from ansible_collections.hostnet.vif.plugins.module_utils import facts
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, HostLock, apply_plan, coalesce, undo
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     build_hairpin_specs, build_link_specs, check_against, check_hairpin_against)
 from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links
 
-REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'mac', 'mtu', 'admin_state', 'nopromisc', 'source_macs')
 
 
 # -- shared steps ------------------------------------------------------------------------------
@@ -70,31 +71,6 @@ def _locked_session(params):
 
 
 # -- macvlan / macvtap -------------------------------------------------------------------------
-
-def _device_state(netns, links, names, create=False):
-    """Character-device facts of macvtaps by name: path, major, minor, uid, gid, mode."""
-    names = [n for n in names if n in links and links[n]['kind'] == 'macvtap']
-    out = {}
-    for name, dev in kern.macvtap_chardevs(netns, names).items():
-        path = kern.chardev_node(netns, name, links[name]['index'], dev['major'], dev['minor'], create=create)
-        entry = {'major': dev['major'], 'minor': dev['minor'], 'path': path}
-        if path:
-            entry.update(kern.node_owner(path))
-        out[name] = entry
-    return out
-
-
-def _report_link(link, netns, device=None):
-    out = dict((k, link.get(k)) for k in REPORTED)
-    out['netns'] = netns
-    if link.get('kind') == 'macvtap':
-        dev = device or link.get('device') or {}
-        out['device'] = {
-            'path': dev.get('path'), 'major_minor': ('%s:%s' % (dev['major'], dev['minor'])
-                                                     if dev.get('major') is not None else None),
-            'owner': dev.get('uid'), 'group': dev.get('gid'), 'mode': dev.get('mode')}
-    return out
-
 
 def verify_links(specs, after, kind, plan, devices):
     """Compare what the kernel now reports with what was asked (pyroute2 drops unknown arguments
@@ -163,7 +139,7 @@ def _run_links(params, kind, check_mode, diff):
         current = kernel.dump_links()
         check_against(specs, current, kind, purge_lowers)
         managed = [s['name'] for s in specs if s['state'] == 'present' and kind == 'macvtap']
-        devices = _device_state(netns, current, managed) if managed else {}
+        devices = device_state(netns, current, managed) if managed else {}
         plan = plan_links(specs, current, kind, purge_lowers, devices)
         result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
         if diff:
@@ -172,22 +148,22 @@ def _run_links(params, kind, check_mode, diff):
         if check_mode or not plan.actions:
             view = dict((n, plan.after.get(n) or current.get(n)) for n in present)
             if not plan.actions:
-                devices = _device_state(netns, current, managed, create=True) if managed else {}
-            result['links'] = [_report_link(view[n], netns, devices.get(n) if not plan.actions else None)
+                devices = device_state(netns, current, managed, create=True) if managed else {}
+            result['links'] = [report_link(view[n], netns, devices.get(n) if not plan.actions else None)
                                for n in present if view.get(n)]
             return result
         ctx = Context(kernel, netns, current)
         ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
         done = apply_plan(ctx, coalesce(ctx, plan.actions))
         after = kernel.dump_links()
-        devices = _device_state(netns, after, managed, create=True) if managed else {}
+        devices = device_state(netns, after, managed, create=True) if managed else {}
         problems = verify_links(specs, after, kind, plan, devices)
         if problems:
             errors = undo(ctx, done)
             raise VifError("read-back after applying does not match the request (%s); %s" % (
                 '; '.join(problems), 'the changes were undone' if not errors else
                 'undoing also failed: ' + '; '.join(errors)))
-        result['links'] = [_report_link(after[n], netns, devices.get(n)) for n in present]
+        result['links'] = [report_link(after[n], netns, devices.get(n)) for n in present]
         return result
 
 
@@ -223,3 +199,14 @@ def _run_hairpin(params, check_mode, diff):
         result['ports'] = [{'name': n, 'bridge': view[n].get('master'), 'hairpin': view[n].get('hairpin'),
                             'netns': netns} for n in sorted(view)]
         return result
+
+
+# -- facts --------------------------------------------------------------------------------------
+
+def run_info(params, check_mode=False, diff=False):
+    """hostnet.vif.vif_info: read-only, no lock (it writes nothing; one dump is a consistent view)."""
+    netns = params.get('netns')
+    kern.check_netns(netns)
+    with _GcPaused(), kern.Kernel(netns) as kernel:
+        kinds = params.get('kinds') or facts.KINDS
+        return {'changed': False, 'vif': facts.gather(kernel, netns, kinds, params.get('lower'))}
