@@ -50,8 +50,8 @@ def topology(vif, direction='LR'):
             bridge = _node(prefix + '_dev', port['bridge'])
             lines.append('    %s{{%s}}' % (bridge, _label('bridge ' + str(port['bridge']))))
             lines.append('    %s[%s]' % (_node(prefix + '_dev', port['name']), _label(port['name'])))
-            lines.append('    %s ---|%s| %s' % (bridge, 'hairpin on' if port['hairpin'] else 'hairpin off',
-                                                 _node(prefix + '_dev', port['name'])))
+            state = 'hairpin on' if port['hairpin'] else 'hairpin off'
+            lines.append('    %s ---|%s| %s' % (bridge, state, _node(prefix + '_dev', port['name'])))
         for tap in view.get('taps') or []:
             text = _label('%s %s' % (tap['type'], tap['name']))
             lines.append('    %s[/%s/]' % (_node(prefix + '_dev', tap['name']), text))

@@ -136,7 +136,7 @@ vif:
         packet_info: {description: Packet-information header flag (off is what C(ip tuntap) makes)., type: bool,
                       returned: always}
         persistent: {description: Whether the device outlives the process that made it., type: bool, returned: always}
-        bridge: {description: The master (bridge) it is enslaved to, or null., type: str, returned: always}
+        bridge: {description: "The master (bridge) it is enslaved to, or null.", type: str, returned: always}
     bridge_ports:
       description: Ports of Linux bridges with their hairpin state.
       type: list
