@@ -315,6 +315,9 @@ class DeleteLinks:
 
     def undo(self, ctx):
         for link in self.links:
+            if link['kind'] == 'tun':
+                AddTap(dict(tap_from_state(link), restore_index=link['index'])).do(ctx)
+                continue
             # Same ifindex as before, so the restored link is the same to everyone (and a
             # macvtap gets back its /dev/tapN name).
             AddLink(dict(link, restore_index=link['index'])).do(ctx)
@@ -371,6 +374,11 @@ class ChangeLink:
         self._apply(ctx, 1)
 
     def undo(self, ctx):
+        if any(f in self.changes and self.changes[f][0] is None for f in ('owner', 'group')):
+            # TUNSETOWNER/TUNSETGROUP cannot unset (-1 is EINVAL): remake the device as it was.
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, ctx.kernel.index_of(self.obj))
+            AddTap(dict(tap_from_state(self.link), restore_index=self.link['index'])).do(ctx)
+            return
         self._apply(ctx, 0)
 
 
@@ -425,3 +433,125 @@ class SetHairpin:
 
     def undo(self, ctx):
         ctx.kernel.set_hairpin('undo: ' + self.describe(), self.obj, ctx.kernel.index_of(self.obj), not self.on)
+
+
+# -- tun/tap actions ------------------------------------------------------------------------------
+
+def tap_from_state(link):
+    """A tap spec that recreates a device as the kernel reported it."""
+    tun = link.get('tun') or {}
+    return {'name': link['name'], 'mode': tun.get('type') or 'tap', 'owner': tun.get('owner'),
+            'group': tun.get('group'), 'multi_queue': bool(tun.get('multi_queue')),
+            'vnet_hdr': bool(tun.get('vnet_hdr')), 'packet_info': bool(tun.get('packet_info')),
+            'mtu': link.get('mtu'), 'mac': link.get('mac') if tun.get('type') == 'tap' else None,
+            'bridge': link.get('master') or '', 'admin_state': link.get('admin_state'), 'kind': 'tun'}
+
+
+def _tap_settings(ctx, name, values, what):
+    """mtu, mac, bridge ('' = none), admin_state of an existing tun/tap device."""
+    attrs = {}
+    if values.get('mtu') is not None:
+        attrs['mtu'] = values['mtu']
+    if values.get('mac'):
+        attrs['address'] = values['mac']
+    if values.get('bridge') is not None:
+        attrs['master'] = ctx.index_of(values['bridge']) if values['bridge'] else 0
+    ctx.kernel.set_tap(what, name, ctx.kernel.index_of(name), **attrs)
+    if values.get('admin_state'):  # last: a port comes up after it joined its bridge
+        ctx.kernel.set_tap(what, name, ctx.kernel.index_of(name), state=values['admin_state'])
+
+
+class AddTap:
+    verb = 'add'
+
+    def __init__(self, tap, reason=None):
+        self.tap = tap
+        self.obj = tap['name']
+        self.reason = reason
+
+    def describe(self):
+        tap = self.tap
+        words = ['ip tuntap add dev %s mode %s' % (tap['name'], tap['mode'])]
+        words += ['user %s' % tap['owner']] if tap.get('owner') is not None else []
+        words += ['group %s' % tap['group']] if tap.get('group') is not None else []
+        words += [flag for flag, key in (('pi', 'packet_info'), ('vnet_hdr', 'vnet_hdr'),
+                                         ('multi_queue', 'multi_queue')) if tap.get(key)]
+        line = ' '.join(words)
+        extra = []
+        if tap.get('mtu'):
+            extra.append('mtu %s' % tap['mtu'])
+        if tap.get('mac'):
+            extra.append('address %s' % tap['mac'])
+        if tap.get('bridge'):
+            extra.append('master %s' % tap['bridge'])
+        if tap.get('admin_state') == 'up':
+            extra.append('up')
+        if extra:
+            line += '; ip link set %s %s' % (tap['name'], ' '.join(extra))
+        return line + (' (%s)' % self.reason if self.reason else '')
+
+    def do(self, ctx):
+        tap = self.tap
+        ctx.kernel.add_tap(self.describe(), tap['name'], tap['mode'], tap.get('owner'), tap.get('group'), tap,
+                           index=tap.get('restore_index'))
+        try:
+            _tap_settings(ctx, tap['name'], tap, self.describe())
+        except VifError:
+            self.undo(ctx)  # one action, all or nothing: no half-made device stays behind
+            raise
+
+    def undo(self, ctx):
+        found = ctx.kernel.ipr.link_lookup(ifname=self.obj)
+        if found:
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, found[0])
+
+
+class ChangeTap:
+    """In place: owner, group, vnet_hdr and packet_info (attach with TUNSETIFF and the new flags,
+    TUNSETOWNER/TUNSETGROUP), mtu, mac, bridge, up/down. ``changes`` maps field -> (old, new)."""
+
+    verb = 'change'
+
+    def __init__(self, link, changes):
+        self.link = link
+        self.obj = link['name']
+        self.changes = changes
+
+    def describe(self):
+        parts = []
+        for field, (_old, new) in sorted(self.changes.items()):
+            if field == 'owner':
+                parts.append('ip tuntap set owner of %s to %s' % (self.obj, new))
+            elif field == 'group':
+                parts.append('ip tuntap set group of %s to %s' % (self.obj, new))
+            elif field in ('vnet_hdr', 'packet_info'):
+                parts.append('set %s of %s %s' % (field, self.obj, 'on' if new else 'off'))
+            elif field == 'bridge':
+                parts.append('ip link set %s %s' % (self.obj, 'master %s' % new if new else 'nomaster'))
+            elif field == 'mac':
+                parts.append('ip link set %s address %s' % (self.obj, new))
+            elif field == 'mtu':
+                parts.append('ip link set %s mtu %s' % (self.obj, new))
+            elif field == 'admin_state':
+                parts.append('ip link set %s %s' % (self.obj, new))
+        return '; '.join(parts)
+
+    def _apply(self, ctx, which):
+        values = dict((field, pair[which]) for field, pair in self.changes.items())
+        what = self.describe() if which == 1 else 'undo: ' + self.describe()
+        if set(values) & {'owner', 'group', 'vnet_hdr', 'packet_info'}:
+            tap = tap_from_state(self.link)
+            tap.update((f, values[f]) for f in ('vnet_hdr', 'packet_info') if f in values)
+            ctx.kernel.add_tap(what, self.obj, tap['mode'], values.get('owner'), values.get('group'), tap)
+        _tap_settings(ctx, self.obj, values, what)
+
+    def do(self, ctx):
+        self._apply(ctx, 1)
+
+    def undo(self, ctx):
+        if any(f in self.changes and self.changes[f][0] is None for f in ('owner', 'group')):
+            # TUNSETOWNER/TUNSETGROUP cannot unset (-1 is EINVAL): remake the device as it was.
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, ctx.kernel.index_of(self.obj))
+            AddTap(dict(tap_from_state(self.link), restore_index=self.link['index'])).do(ctx)
+            return
+        self._apply(ctx, 0)

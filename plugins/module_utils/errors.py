@@ -63,6 +63,13 @@ _SENTENCES = {
     ('set', _errno.EINVAL): ("the kernel refused the change: the mode cannot change to or from passthru in "
                              "place, and the MTU cannot exceed the lower device's"),
     ('hairpin', _errno.EOPNOTSUPP): "the device is not a port of a Linux bridge",
+    ('tap-add', _errno.EINVAL): ("the kernel refused to attach to the existing device: it is of the other type "
+                                 "(tun/tap) or its multi_queue flag differs"),
+    ('tap-add', _errno.EBUSY): ("the device is in use: a process (such as QEMU) holds it open, and a single-queue "
+                                "device takes only one; stop that process or change the device while it is idle"),
+    ('tap-add', _errno.ENOENT): "/dev/net/tun is missing: load the tun kernel module (modprobe tun)",
+    ('tap-set', _errno.EINVAL): ("the kernel refused the change: a tun device (IP packets) cannot join a bridge or "
+                                 "take a MAC address, and an MTU must be within 68..65535"),
 }
 
 

@@ -218,15 +218,15 @@ def _read_macvtap_sysfs(sysfs, names):
     return found
 
 
-def read_sysfs(netns, reader, *args):
-    """Run ``reader(sysfs_root, *args)`` against the sysfs *of a network namespace*.
+def run_in_netns(netns, func, *args, private_sysfs=False):
+    """Run ``func(*args)`` inside a named network namespace and return its JSON-able result.
 
-    sysfs shows the net devices of the namespace that mounted it, so for a named namespace a child
-    process joins it, mounts a private sysfs and reads there (what `ip netns exec` does); the
-    result comes back as JSON. Without a namespace, the module's own /sys is read directly.
+    A child process joins the namespace (the module's own process never changes namespace, so
+    its netlink session and everything else stay where they are) and reports back through a
+    pipe. With ``private_sysfs`` the child also mounts a sysfs of that namespace, in a private
+    mount namespace, and passes its path as the first argument (what `ip netns exec` does).
+    A failure comes back as OSError with the child's errno, or VifError.
     """
-    if not netns:
-        return reader('/sys', *args)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -235,11 +235,17 @@ def read_sysfs(netns, reader, *args):
             os.close(read_fd)
             ns_fd = os.open(netns_path(netns), os.O_RDONLY)
             _setns(ns_fd, CLONE_NEWNET)
-            _unshare(CLONE_NEWNS)
-            _mount(None, '/', None, MS_REC | MS_PRIVATE)
-            target = '/run' if os.path.isdir('/run') else '/tmp'
-            _mount('sysfs', target, 'sysfs', 0)
-            payload = {'ok': reader(target, *args)}
+            os.close(ns_fd)
+            if private_sysfs:
+                _unshare(CLONE_NEWNS)
+                _mount(None, '/', None, MS_REC | MS_PRIVATE)
+                target = '/run' if os.path.isdir('/run') else '/tmp'
+                _mount('sysfs', target, 'sysfs', 0)
+                args = (target,) + args
+            payload = {'ok': func(*args)}
+        except OSError as exc:
+            payload = {'error': exc.strerror or str(exc), 'errno': exc.errno}
+            code = 1
         except Exception as exc:  # reported by the parent
             payload = {'error': str(exc)}
             code = 1
@@ -256,11 +262,70 @@ def read_sysfs(netns, reader, *args):
         chunks.append(chunk)
     os.close(read_fd)
     os.waitpid(pid, 0)
-    payload = json.loads(b''.join(chunks).decode() or '{}')
+    payload = json.loads(b''.join(chunks).decode() or '{"error": "the child process died"}')
+    if payload.get('errno'):
+        raise OSError(payload['errno'], payload['error'])
     if 'error' in payload:
-        raise VifError("reading sysfs in namespace %r failed: %s" % (netns, payload['error']),
-                       field='netns', value=netns)
+        raise VifError("in network namespace %r: %s" % (netns, payload['error']), field='netns', value=netns)
     return payload.get('ok')
+
+
+def read_sysfs(netns, reader, *args):
+    """Run ``reader(sysfs_root, *args)`` against the sysfs *of a network namespace* (sysfs shows
+    the net devices of the namespace that mounted it). Without a namespace, /sys is read directly."""
+    if not netns:
+        return reader('/sys', *args)
+    try:
+        return run_in_netns(netns, reader, *args, private_sysfs=True)
+    except OSError as exc:
+        raise VifError("reading sysfs in namespace %r failed: %s" % (netns, exc), field='netns',
+                       value=netns) from exc
+
+
+# -- tun/tap: made by ioctl on /dev/net/tun, not netlink ----------------------------------------
+
+TUNSETIFF = 0x400454ca
+TUNSETPERSIST = 0x400454cb
+TUNSETOWNER = 0x400454cc
+TUNSETGROUP = 0x400454ce
+TUNSETIFINDEX = 0x400454da
+IFF_TUN = 0x0001
+IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+
+
+def tuntap_flags(mode, packet_info=False, vnet_hdr=False, multi_queue=False):
+    flags = IFF_TAP if mode == 'tap' else IFF_TUN
+    if not packet_info:
+        flags |= IFF_NO_PI
+    if vnet_hdr:
+        flags |= IFF_VNET_HDR
+    if multi_queue:
+        flags |= IFF_MULTI_QUEUE
+    return flags
+
+
+def tuntap_persist(name, flags, uid=None, gid=None, index=None):
+    """TUNSETIFF on /dev/net/tun creates the device (or attaches to an existing one with the same
+    flags: EINVAL otherwise); owner and group are set on it, then it is made persistent so it
+    outlives this file descriptor. ``index`` asks for that ifindex (TUNSETIFINDEX, before TUNSETIFF)."""
+    import fcntl
+    import struct
+    fd = os.open('/dev/net/tun', os.O_RDWR)
+    try:
+        if index:
+            fcntl.ioctl(fd, TUNSETIFINDEX, struct.pack('I', index))
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack('16sH22x', name.encode(), flags))
+        if uid is not None:
+            fcntl.ioctl(fd, TUNSETOWNER, uid)
+        if gid is not None:
+            fcntl.ioctl(fd, TUNSETGROUP, gid)
+        fcntl.ioctl(fd, TUNSETPERSIST, 1)
+    finally:
+        os.close(fd)
+    return True
 
 
 def macvtap_chardevs(netns, names):
@@ -532,3 +597,23 @@ class Kernel:
 
     def set_hairpin(self, what, name, index, on):
         self._call(what, 'hairpin', name, 'set', index=index, kind='bridge_slave', mode=1 if on else 0)
+
+    def add_tap(self, what, name, mode, uid=None, gid=None, flags=None, index=None):
+        """Create a persistent tun/tap in this session's namespace; on an existing device with the
+        same flags this sets its owner and group. Flags are always spelled out: unlike `ip tuntap`,
+        a bare TUNSETIFF (and pyroute2's helper) turns the packet-information header on."""
+        flags = flags or {}
+        bits = tuntap_flags(mode, bool(flags.get('packet_info')), bool(flags.get('vnet_hdr')),
+                            bool(flags.get('multi_queue')))
+        try:
+            if self.netns:
+                run_in_netns(self.netns, tuntap_persist, name, bits, uid, gid, index)
+            else:
+                tuntap_persist(name, bits, uid, gid, index)
+        except OSError as exc:
+            raise kernel_error(exc, what, obj=name, operation='tap-add') from exc
+
+    def set_tap(self, what, name, index, **attrs):
+        """mtu, address, state, master (0 releases) of a tun/tap device."""
+        if attrs:
+            self._call(what, 'tap-set', name, 'set', index=index, **attrs)

@@ -282,3 +282,96 @@ def check_hairpin_against(specs, current):
             raise invalid('name', spec['name'], "is not a port of a Linux bridge%s" %
                           (" (its master %s is not a bridge)" % master if master else " (it has no master)"),
                           spec['name'])
+
+
+# -- tun/tap --------------------------------------------------------------------------------------
+
+TAP_FIELDS = ('name', 'state', 'mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'bridge',
+              'mtu', 'mac', 'admin_state')
+TAP_FLAGS = ('multi_queue', 'vnet_hdr', 'packet_info')
+# The kernel refuses to attach with a different type or multi-queue flag (EINVAL), so these are
+# fixed when the device is made; vnet_hdr and packet_info follow whoever attaches (TUNSETIFF).
+TAP_FIXED = ('mode', 'multi_queue')
+
+
+def build_tap_specs(params):
+    """Task arguments -> tap specs. One device (top-level name) or many (taps:); top-level values
+    are defaults for entries."""
+    entries = params.get('taps')
+    if entries is not None and params.get('name') is not None:
+        raise VifError("give either name (one device) or taps (a list), not both", field='taps')
+    if entries is None:
+        if params.get('name') is None:
+            raise VifError("name (one device) or taps (a list) is required", field='name')
+        entries = [dict((k, params.get(k)) for k in TAP_FIELDS)]
+        single = True
+    else:
+        single = False
+        for field in ('name', 'mac'):
+            if params.get(field) is not None:
+                raise invalid(field, params[field], "is per device: set it inside each taps: entry")
+    specs, seen = [], set()
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise invalid('taps[%d]' % position, entry, "each entry must be a dictionary of tap options")
+        unknown = sorted(set(entry) - set(TAP_FIELDS))
+        if unknown:
+            raise invalid('taps[%d]' % position, unknown[0],
+                          "unknown option; valid options: %s" % ', '.join(TAP_FIELDS))
+        merged = dict((k, entry.get(k) if entry.get(k) is not None else params.get(k)) for k in TAP_FIELDS)
+        spec = _tap_spec(merged, None if single else position)
+        if spec['name'] in seen:
+            raise invalid('name', spec['name'], "appears twice in this task")
+        seen.add(spec['name'])
+        specs.append(spec)
+    return specs
+
+
+def _tap_spec(entry, position):
+    name = check_ifname(entry.get('name'), 'name' if position is None else 'taps[%d].name' % position)
+    state = entry.get('state') or 'present'
+    if state not in ('present', 'absent'):
+        raise invalid('state', state, "expected present or absent", name)
+    spec = {'name': name, 'kind': 'tun', 'state': state}
+    if state == 'absent':
+        return spec
+    # mode and flags: omitted means "as it is" for an existing device, tap / off for a new one.
+    mode = entry.get('mode')
+    if mode not in (None, 'tap', 'tun'):
+        raise invalid('mode', mode, "expected tap (Ethernet frames) or tun (IP packets)", name)
+    spec['mode'] = mode
+    spec['owner'] = resolve_user(entry.get('owner'), name)
+    spec['group'] = resolve_group(entry.get('group'), name)
+    for flag in TAP_FLAGS:
+        spec[flag] = None if entry.get(flag) is None else to_bool(entry.get(flag), flag, name)
+    if mode == 'tun' and entry.get('mac'):
+        raise invalid('mac', entry['mac'], "a tun device carries IP packets and has no MAC address", name)
+    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
+    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
+    bridge = entry.get('bridge')
+    spec['bridge'] = None if bridge is None else (check_ifname(bridge, 'bridge', name) if bridge else '')
+    if mode == 'tun' and spec['bridge']:
+        raise invalid('bridge', bridge, "a tun device carries IP packets and cannot be a bridge port "
+                      "(set bridge: '' for this entry)", name)
+    admin_state = entry.get('admin_state') or 'up'
+    if admin_state not in ('up', 'down'):
+        raise invalid('admin_state', admin_state, "expected up or down", name)
+    spec['admin_state'] = admin_state
+    return spec
+
+
+def check_taps_against(specs, current):
+    for spec in specs:
+        existing = current.get(spec['name'])
+        if existing and existing['kind'] != 'tun' and spec['state'] == 'present':
+            raise VifError("%s: a link named %s already exists and is a %s, not a tun/tap device; choose another "
+                           "name or remove it first" % (spec['name'], spec['name'], existing['kind'] or 'plain device'),
+                           obj=spec['name'], field='name', value=spec['name'])
+        bridge = spec.get('bridge')
+        if bridge:
+            found = current.get(bridge)
+            if found is None:
+                raise invalid('bridge', bridge, "no such device in this network namespace", spec['name'])
+            if found['kind'] != 'bridge':
+                raise invalid('bridge', bridge, "is a %s, not a Linux bridge" % (found['kind'] or 'plain device'),
+                              spec['name'])

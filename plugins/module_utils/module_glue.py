@@ -58,6 +58,18 @@ def hairpin_argument_spec():
     return spec
 
 
+def tap_argument_spec():
+    per_tap = dict(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent']),
+                   mode=dict(type='str', choices=['tap', 'tun']), owner=dict(type='str'), group=dict(type='str'),
+                   multi_queue=dict(type='bool'), vnet_hdr=dict(type='bool'), packet_info=dict(type='bool'),
+                   bridge=dict(type='str'), mtu=dict(type='int'), mac=dict(type='str'),
+                   admin_state=dict(type='str', choices=['up', 'down']))
+    spec = dict(per_tap)
+    spec.update(_TASK)
+    spec['taps'] = dict(type='list', elements='dict')
+    return spec
+
+
 def info_argument_spec():
     kinds = ['macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov']
     return dict(netns=dict(type='str'), lower=dict(type='str'),

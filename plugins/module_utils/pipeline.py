@@ -18,13 +18,13 @@ import gc
 
 from ansible_collections.hostnet.vif.plugins.module_utils import facts
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, HostLock, apply_plan, coalesce, undo
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+    Context, HostLock, apply_plan, coalesce, tap_from_state, undo)
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
-from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link
+from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link, report_tap
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
-    build_hairpin_specs, build_link_specs, check_against, check_hairpin_against)
-from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links
-
+    build_hairpin_specs, build_link_specs, build_tap_specs, check_against, check_hairpin_against, check_taps_against)
+from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links, plan_taps
 
 
 # -- shared steps ------------------------------------------------------------------------------
@@ -33,6 +33,13 @@ def _describe(obj):
     """One readable line per object for --diff."""
     if obj is None:
         return None
+    if obj.get('kind') == 'tun':
+        tap = obj if 'tun' not in obj else dict(obj, **_tap_view(obj))
+        flags = [f for f in ('multi_queue', 'vnet_hdr', 'packet_info') if tap.get(f)]
+        return '%s %s: owner %s, group %s, flags [%s], mtu %s, mac %s, bridge %s, %s' % (
+            tap.get('mode'), tap['name'], tap.get('owner'), tap.get('group'), ', '.join(flags),
+            tap.get('mtu') or '(default)', tap.get('mac') or '(kernel-assigned)', tap.get('bridge') or '(none)',
+            tap.get('admin_state'))
     if 'hairpin' in obj and obj.get('kind') not in kern.MACV_KINDS:
         return 'bridge port %s (bridge %s): hairpin %s' % (obj['name'], obj.get('master'),
                                                            'on' if obj['hairpin'] else 'off')
@@ -152,19 +159,30 @@ def _run_links(params, kind, check_mode, diff):
             result['links'] = [report_link(view[n], netns, devices.get(n) if not plan.actions else None)
                                for n in present if view.get(n)]
             return result
-        ctx = Context(kernel, netns, current)
-        ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
-        done = apply_plan(ctx, coalesce(ctx, plan.actions))
-        after = kernel.dump_links()
-        devices = device_state(netns, after, managed, create=True) if managed else {}
-        problems = verify_links(specs, after, kind, plan, devices)
-        if problems:
-            errors = undo(ctx, done)
-            raise VifError("read-back after applying does not match the request (%s); %s" % (
-                '; '.join(problems), 'the changes were undone' if not errors else
-                'undoing also failed: ' + '; '.join(errors)))
-        result['links'] = [report_link(after[n], netns, devices.get(n)) for n in present]
+        seen = {}
+
+        def problems(after):
+            seen['devices'] = device_state(netns, after, managed, create=True) if managed else {}
+            return verify_links(specs, after, kind, plan, seen['devices'])
+        after = apply_and_verify(kernel, netns, current, plan, problems)
+        result['links'] = [report_link(after[n], netns, seen['devices'].get(n)) for n in present]
         return result
+
+
+def apply_and_verify(kernel, netns, current, plan, problems):
+    """Apply a plan with the undo journal, read the namespace back, and undo everything if
+    ``problems(after)`` finds the kernel differs from the request. Returns the state after."""
+    ctx = Context(kernel, netns, current)
+    ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
+    done = apply_plan(ctx, coalesce(ctx, plan.actions))
+    after = kernel.dump_links()
+    found = problems(after)
+    if found:
+        errors = undo(ctx, done)
+        raise VifError("read-back after applying does not match the request (%s); %s" % (
+            '; '.join(found), 'the changes were undone' if not errors else
+            'undoing also failed: ' + '; '.join(errors)))
+    return after
 
 
 # -- bridge-port hairpin -----------------------------------------------------------------------
@@ -185,16 +203,10 @@ def _run_hairpin(params, check_mode, diff):
         if diff:
             result['diff'] = render_diff(plan, netns)
         if not check_mode and plan.actions:
-            ctx = Context(kernel, netns, current)
-            done = apply_plan(ctx, plan.actions)
-            current = kernel.dump_links()
-            problems = ['%s: hairpin is %s, expected %s' % (s['name'], current[s['name']].get('hairpin'), s['hairpin'])
-                        for s in specs if current.get(s['name'], {}).get('hairpin') != s['hairpin']]
-            if problems:
-                errors = undo(ctx, done)
-                raise VifError("read-back after applying does not match the request (%s); %s" % (
-                    '; '.join(problems), 'the changes were undone' if not errors else
-                    'undoing also failed: ' + '; '.join(errors)))
+            def problems(after):
+                return ['%s: hairpin is %s, expected %s' % (s['name'], after[s['name']].get('hairpin'), s['hairpin'])
+                        for s in specs if after.get(s['name'], {}).get('hairpin') != s['hairpin']]
+            current = apply_and_verify(kernel, netns, current, plan, problems)
         view = dict((n, plan.after.get(n) or current.get(n)) for n in (s['name'] for s in specs))
         result['ports'] = [{'name': n, 'bridge': view[n].get('master'), 'hairpin': view[n].get('hairpin'),
                             'netns': netns} for n in sorted(view)]
@@ -210,3 +222,64 @@ def run_info(params, check_mode=False, diff=False):
     with _GcPaused(), kern.Kernel(netns) as kernel:
         kinds = params.get('kinds') or facts.KINDS
         return {'changed': False, 'vif': facts.gather(kernel, netns, kinds, params.get('lower'))}
+
+
+# -- tun/tap --------------------------------------------------------------------------------------
+
+def _tap_view(link):
+    """A tun/tap device from the kernel, in the fields a tap spec uses."""
+    view = tap_from_state(link)
+    view['bridge'] = view['bridge'] or ''
+    return view
+
+
+def run_taps(params, check_mode=False, diff=False):
+    with _GcPaused():
+        return _run_taps(params, check_mode, diff)
+
+
+def _run_taps(params, check_mode, diff):
+    specs = build_tap_specs(params)
+    lock, netns = _locked_session(params)
+    with lock, kern.Kernel(netns) as kernel:
+        current = kernel.dump_links()
+        check_taps_against(specs, current)
+        plan = plan_taps(specs, current)
+        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+        if diff:
+            result['diff'] = render_diff(plan, netns)
+        present = [s['name'] for s in specs if s['state'] == 'present']
+        if check_mode or not plan.actions:
+            result['taps'] = [_predicted_tap(plan.after.get(n), current.get(n), netns) for n in present]
+            return result
+
+        def problems(after):
+            found = []
+            for spec in specs:
+                link = after.get(spec['name'])
+                if spec['state'] == 'absent':
+                    if link is not None and link['kind'] == 'tun':
+                        found.append('%s still exists' % spec['name'])
+                    continue
+                if link is None or link['kind'] != 'tun':
+                    found.append('%s does not exist' % spec['name'])
+                    continue
+                have = _tap_view(link)
+                for field in ('mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'mtu', 'mac',
+                              'bridge', 'admin_state'):
+                    if spec[field] is not None and have[field] != spec[field]:
+                        found.append('%s: %s is %r, expected %r' % (spec['name'], field, have[field], spec[field]))
+            return found
+        after = apply_and_verify(kernel, netns, current, plan, problems)
+        result['taps'] = [report_tap(after[n], netns) for n in present]
+        return result
+
+
+def _predicted_tap(predicted, link, netns):
+    if predicted is None:
+        return report_tap(link, netns)
+    out = dict((k, predicted.get(k)) for k in ('name', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info',
+                                               'mac', 'mtu', 'admin_state'))
+    out.update({'index': (link or {}).get('index'), 'type': predicted.get('mode'),
+                'bridge': predicted.get('bridge') or None, 'persistent': True, 'netns': netns})
+    return out

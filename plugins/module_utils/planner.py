@@ -10,7 +10,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
-    AddLink, ChangeLink, DeleteLinks, SetDeviceOwner, SetHairpin)
+    AddLink, AddTap, ChangeLink, ChangeTap, DeleteLinks, SetDeviceOwner, SetHairpin, tap_from_state)
+from ansible_collections.hostnet.vif.plugins.module_utils.model import TAP_FIXED, TAP_FLAGS
 
 # Fields changeable in place; a spec value of None means "not managed".
 IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
@@ -156,3 +157,58 @@ def plan_hairpin(specs, current):
             plan.actions.append(SetHairpin(port, spec['hairpin']))
             plan.touch(spec['name'], port, dict(port, hairpin=spec['hairpin']))
     return plan
+
+
+TAP_IN_PLACE = ('owner', 'group', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
+
+
+def plan_taps(specs, current):
+    """Plan tun/tap devices: create, delete, change owner/group/vnet_hdr/packet_info/mtu/mac/
+    bridge/state in place; a different mode or multi_queue (fixed when the device is made)
+    recreates it with the same ifindex."""
+    plan = Plan()
+    deletes, recreates, adds, changes = [], [], [], []
+    for spec in specs:
+        name = spec['name']
+        cur = current.get(name)
+        cur = cur if cur is not None and cur['kind'] == 'tun' else None
+        if spec['state'] == 'absent':
+            if cur is not None:
+                deletes.append(cur)
+                plan.touch(name, cur, None)
+            continue
+        if cur is None:
+            new = dict(spec, mode=spec['mode'] or 'tap')
+            new.update(dict((f, bool(spec[f])) for f in TAP_FLAGS))
+            adds.append(AddTap(new))
+            plan.touch(name, None, _predict_tap(new, None))
+            continue
+        have = tap_from_state(cur)
+        fixed = [f for f in TAP_FIXED if spec[f] is not None and have[f] != spec[f]]
+        if fixed:
+            reason = 'recreate: %s cannot change on an existing device' % ', '.join(fixed)
+            new = _predict_tap(spec, cur)
+            if new['mode'] != 'tap' or have['mode'] != 'tap':
+                new['mac'] = spec['mac']  # tun devices have no MAC to keep
+            if new['mode'] == 'tun' and new.get('bridge'):
+                reason += '; a tun device cannot be a bridge port, so it leaves %s' % new['bridge']
+                new['bridge'] = ''
+            recreates.append(DeleteLinks([cur], reason=reason))
+            recreates.append(AddTap(dict(new, restore_index=cur['index']), reason=reason))
+            plan.touch(name, cur, new)
+            continue
+        diffs = dict((f, (have[f], spec[f])) for f in TAP_IN_PLACE if spec[f] is not None and spec[f] != have[f])
+        if diffs:
+            changes.append(ChangeTap(cur, diffs))
+            plan.touch(name, cur, _predict_tap(spec, cur))
+    if deletes:
+        plan.actions.append(DeleteLinks(deletes))
+    plan.actions.extend(recreates + adds + changes)
+    return plan
+
+
+def _predict_tap(spec, cur):
+    tap = tap_from_state(cur) if cur else {}
+    tap.update(dict((k, v) for k, v in spec.items() if v is not None))
+    tap['kind'] = 'tun'
+    return tap

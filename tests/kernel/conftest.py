@@ -118,10 +118,10 @@ def _no_leftovers():
 
 @pytest.fixture
 def writes(monkeypatch):
-    """Records every write the engine sends to the kernel (netlink requests, batches, chown)."""
+    """Records every write the engine sends to the kernel (netlink requests, batches, tun ioctls, chown)."""
     from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
     calls = []
-    for method in ('_call', '_batch'):
+    for method in ('_call', '_batch', 'add_tap'):
         original = getattr(kern.Kernel, method)
 
         def spy(self, what, *args, _original=original, **kwargs):

@@ -137,3 +137,14 @@ def test_a_foreign_kind_with_the_name_is_refused():
     with pytest.raises(VifError) as err:
         model.check_against(specs, dict(CURRENT, eth1x=link('eth1x', kind='veth')), 'macvlan')
     assert 'is a veth, not a macvlan' in err.value.msg
+
+
+@pytest.mark.parametrize('params, field', [
+    ({'name': 't' * 16}, 'name'), ({'name': 't', 'mode': 'tun', 'mac': '02:00:5e:00:00:09'}, 'mac'),
+    ({'name': 't', 'mode': 'tun', 'bridge': 'br0'}, 'bridge'), ({'name': 't', 'mode': 'tup'}, 'mode'),
+    ({'name': 't', 'owner': 'no-such-user-hv'}, 'owner'), ({'taps': [{'name': 't', 'colour': 1}]}, 'taps[0]'),
+    ({'name': 't', 'taps': [{'name': 'u'}]}, 'taps')])
+def test_tap_specs_refuse_bad_input_naming_the_field(params, field):
+    with pytest.raises(VifError) as err:
+        model.build_tap_specs(params)
+    assert err.value.field == field

@@ -78,3 +78,38 @@ def test_batchable_creates_are_coalesced_at_apply_time():
     merged = apply.coalesce(ctx, result.actions)
     assert [type(a) for a in merged] == [apply.AddLinks, apply.AddLink]
     assert merged[0].obj == 'a,b'
+
+
+# -- tun/tap ---------------------------------------------------------------------------------
+
+def tap_link(name, tun_type='tap', owner=None, vnet_hdr=False, multi_queue=False, master=None, index=40):
+    return link(name, kind='tun', index=index, master=master,
+                tun={'type': tun_type, 'owner': owner, 'group': None, 'packet_info': False, 'vnet_hdr': vnet_hdr,
+                     'persistent': True, 'multi_queue': multi_queue, 'queues': 0})
+
+
+def plan_taps(params, current):
+    return planner.plan_taps(model.build_tap_specs(params), current)
+
+
+def test_tap_owner_and_vnet_hdr_change_in_place():
+    current = dict(CURRENT, br0=link('br0', kind='bridge'), t=tap_link('t'))
+    actions = plan_taps({'name': 't', 'owner': '65534', 'vnet_hdr': True, 'bridge': 'br0'}, current).actions
+    assert [type(a) for a in actions] == [apply.ChangeTap]
+    assert set(actions[0].changes) == {'owner', 'vnet_hdr', 'bridge'}
+
+
+def test_tap_multi_queue_or_mode_recreates_with_the_same_index():
+    current = dict(CURRENT, br0=link('br0', kind='bridge'), t=tap_link('t', master='br0'))
+    actions = plan_taps({'name': 't', 'multi_queue': True}, current).actions
+    assert [type(a) for a in actions] == [apply.DeleteLinks, apply.AddTap]
+    assert actions[1].tap['restore_index'] == 40 and actions[1].tap['bridge'] == 'br0'
+    assert 'recreate: multi_queue cannot change' in actions[1].describe()
+    actions = plan_taps({'name': 't', 'mode': 'tun'}, current).actions
+    assert actions[1].tap['bridge'] == '' and 'cannot be a bridge port, so it leaves br0' in actions[1].describe()
+
+
+def test_new_tap_spells_out_every_flag_and_omitted_fields_are_not_managed():
+    actions = plan_taps({'name': 'n'}, dict(CURRENT)).actions
+    assert actions[0].describe() == 'ip tuntap add dev n mode tap; ip link set n up'
+    assert plan_taps({'name': 't'}, dict(CURRENT, t=tap_link('t', owner=0, vnet_hdr=True))).actions == []

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: tap
+short_description: Manage persistent tap and tun devices
+version_added: 0.1.0
+description:
+  - Creates, changes and deletes persistent tap (Ethernet frames) and tun (IP packets) devices, one per task or
+    many (O(taps)), as a VM host needs them for QEMU, optionally as ports of a Linux bridge.
+  - Same guarantees as M(hostnet.vif.macvlan) - validation first (names over 15 bytes are an error, never
+    truncated), plan, check mode and C(--diff), all or nothing with undo, read back, idempotent, host lock.
+  - Owner, group, O(vnet_hdr), O(packet_info), MTU, MAC, bridge and up/down change in place (the device is attached
+    with C(TUNSETIFF) and its new flags, as QEMU does). O(mode) and O(multi_queue) are fixed when a device is made
+    (the kernel refuses to attach with another), so changing one deletes and recreates the device with the same
+    interface index, owner, MTU, MAC and bridge; the plan says so.
+  - Devices are made with the C(/dev/net/tun) ioctls (what C(ip tuntap add) does); everything else is netlink.
+author:
+  - hostnet.vif contributors (@hostnet)
+options:
+  name:
+    description: Device name (1 to 15 bytes). Mutually exclusive with O(taps).
+    type: str
+  state:
+    description: V(present) or V(absent); V(present) when omitted.
+    type: str
+    choices: [present, absent]
+  mode:
+    description:
+      - V(tap) (Ethernet frames, the VM case) or V(tun) (IP packets).
+      - When omitted, V(tap) for a new device and left as it is on an existing one (the same holds for
+        O(multi_queue), O(vnet_hdr) and O(packet_info), which default to off for a new device).
+      - Changing it recreates the device. A V(tun) device cannot be a bridge port and has no MAC address.
+    type: str
+    choices: [tap, tun]
+  owner:
+    description: User (name or uid) allowed to attach to the device; not managed when omitted.
+    type: str
+  group:
+    description: Group (name or gid) allowed to attach; not managed when omitted.
+    type: str
+  multi_queue:
+    description: Multi-queue device (C(IFF_MULTI_QUEUE)); changing it recreates the device.
+    type: bool
+  vnet_hdr:
+    description: Frames carry a virtio-net header (C(IFF_VNET_HDR)), as QEMU's virtio-net uses.
+    type: bool
+  packet_info:
+    description:
+      - Frames carry the 4-byte packet-information header. Off for a new device when omitted, as C(ip tuntap)
+        makes devices (pyroute2's own default would be on; this module always says what it wants).
+    type: bool
+  bridge:
+    description:
+      - Linux bridge the device is a port of. An empty string takes it out of any bridge; not managed when omitted.
+      - A bridge that does not exist, or a device that is not a bridge, is an error.
+    type: str
+  mtu:
+    description: MTU; not managed when omitted.
+    type: int
+  mac:
+    description: Unicast MAC address (tap only); not managed when omitted.
+    type: str
+  admin_state:
+    description: V(up) or V(down); V(up) when omitted.
+    type: str
+    choices: [up, down]
+  taps:
+    description:
+      - Several devices, each a dictionary of the per-device options above (O(name), O(state), O(mode), O(owner),
+        O(group), O(multi_queue), O(vnet_hdr), O(packet_info), O(bridge), O(mtu), O(mac), O(admin_state));
+        top-level values serve as defaults for entries. An unknown key is an error naming it.
+    type: list
+    elements: dict
+  netns:
+    description: Name of an existing network namespace to operate in; never created.
+    type: str
+  lock_timeout:
+    description: Seconds to wait for another hostnet.vif run on the same host to finish.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    description: Reports the plan without changing anything.
+    support: full
+  diff_mode:
+    description: Shows each touched device before and after, one line each.
+    support: full
+  platform:
+    description: Linux with C(/dev/net/tun); pyroute2 on the managed host.
+    support: full
+    platforms: posix
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+notes:
+  - An owner or group, once set, can be changed but not removed (the kernel has no call to unset them); an undo
+    that must unset one recreates the device as it was.
+  - Attaching to change O(owner), O(group), O(vnet_hdr) or O(packet_info) fails with a clear message while a
+    process such as QEMU holds a single-queue device open.
+  - Devices live in the kernel only and do not survive a reboot.
+seealso:
+  - module: hostnet.vif.vif_info
+'''
+
+EXAMPLES = r'''
+- name: Three VM NICs as ports of br0, for QEMU running as libvirt-qemu
+  hostnet.vif.tap:
+    owner: libvirt-qemu
+    group: kvm
+    vnet_hdr: true
+    multi_queue: true
+    bridge: br0
+    taps:
+      - name: vnet0
+      - name: vnet1
+      - name: vnet2
+        mtu: 9000
+
+- name: A tun device for a VPN daemon
+  hostnet.vif.tap:
+    name: tun-vpn
+    mode: tun
+    owner: openvpn
+'''
+
+RETURN = r'''
+actions:
+  description: The changes made (or, in check mode, that would be made), one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip tuntap add dev vnet0 mode tap user 107 vnet_hdr; ip link set vnet0 master br0 up"]
+taps:
+  description: The devices the task declares present, as the kernel reports them after the task (the records
+    M(hostnet.vif.vif_info) returns).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Device name., type: str, returned: always}
+    type: {description: "V(tap) or V(tun).", type: str, returned: always}
+    owner: {description: "Owner uid (null: any user).", type: int, returned: always}
+    group: {description: "Group gid (null: not set).", type: int, returned: always}
+    multi_queue: {description: Multi-queue flag., type: bool, returned: always}
+    vnet_hdr: {description: Virtio-net header flag., type: bool, returned: always}
+    packet_info: {description: Packet-information header flag., type: bool, returned: always}
+    bridge: {description: "Bridge it is a port of, or null.", type: str, returned: always}
+    mtu: {description: MTU., type: int, returned: always}
+    mac: {description: MAC address., type: str, returned: always}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, tap_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_taps
+
+
+def main():
+    module = AnsibleModule(argument_spec=tap_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('name', 'taps')])
+    run(module, run_taps)
+
+
+if __name__ == '__main__':
+    main()
