@@ -21,16 +21,18 @@ class VifError(Exception):
     ``obj`` names the link, port or device concerned.
     """
 
-    def __init__(self, msg, obj=None, field=None, value=None, errno=None):
+    def __init__(self, msg, obj=None, field=None, value=None, errno=None, details=None):
         super(VifError, self).__init__(msg)
         self.msg = msg
         self.obj = obj
         self.field = field
         self.value = value
         self.errno = errno
+        self.details = details or {}  # extra result keys (e.g. what was observed before failing)
 
     def to_result(self):
-        result = {'msg': self.msg}
+        result = dict(self.details)
+        result['msg'] = self.msg
         for key in ('obj', 'field', 'value', 'errno'):
             if getattr(self, key) is not None:
                 result[key] = getattr(self, key)

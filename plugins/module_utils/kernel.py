@@ -37,6 +37,7 @@ except ImportError as exc:  # reported by the module with missing_required_lib
 NETNS_DIR = '/run/netns'
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
+IFF_LOWER_UP = 0x10000
 ARPHRD_ETHER = 1
 MACV_KINDS = ('macvlan', 'macvtap')
 # Node made for a macvtap whose /dev/tapN name is taken by another namespace's device.
@@ -106,6 +107,7 @@ def parse_link(msg):
         'max_mtu': attrs.get('IFLA_MAX_MTU'),
         'admin_state': 'up' if msg['flags'] & IFF_UP else 'down',
         'oper_state': (attrs.get('IFLA_OPERSTATE') or 'UNKNOWN').lower(),
+        'carrier': bool(msg['flags'] & IFF_LOWER_UP),
         'loopback': bool(msg['flags'] & IFF_LOOPBACK),
         'link_type': msg.get('ifi_type'),
         'group': attrs.get('IFLA_GROUP', 0),
@@ -594,6 +596,13 @@ class Kernel:
 
     def delete(self, what, name, index):
         self._call(what, 'del', name, 'del', index=index)
+
+    def add_probe_link(self, pid, name, lower, lower_index, mac):
+        """A VEPA macvlan on a lower device of this namespace, created up, directly inside the
+        network namespace of process ``pid`` (it never exists in this one)."""
+        self._call('ip link add link %s name %s address %s type macvlan mode vepa (probe endpoint, in the private '
+                   'namespace of process %d)' % (lower, name, mac, pid), 'add', name, 'add', ifname=name,
+                   kind='macvlan', link=lower_index, macvlan_mode='vepa', address=mac, net_ns_pid=pid, state='up')
 
     def set_hairpin(self, what, name, index, on):
         self._call(what, 'hairpin', name, 'set', index=index, kind='bridge_slave', mode=1 if on else 0)

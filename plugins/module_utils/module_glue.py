@@ -73,7 +73,24 @@ def tap_argument_spec():
 def info_argument_spec():
     kinds = ['macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov']
     return dict(netns=dict(type='str'), lower=dict(type='str'),
-                kinds=dict(type='list', elements='str', choices=kinds, default=kinds))
+                kinds=dict(type='list', elements='str', choices=kinds, default=kinds),
+                reflective_relay=dict(type='list', elements='str'),
+                probe_in_check_mode=dict(type='bool', default=False))
+
+
+def relay_argument_spec():
+    spec = dict(_TASK)
+    spec.update(
+        lower=dict(type='str'),
+        # entries: a device name, or a dict with name, expect, method (checked by relay.build_relay_specs)
+        lowers=dict(type='list', elements='raw'),
+        expect=dict(type='str', choices=['required', 'forbidden', 'any'], default='any'),
+        method=dict(type='str', choices=['probe', 'lldp', 'auto'], default='auto'),
+        frames=dict(type='int', default=5),
+        timeout=dict(type='float', default=1.0),
+        probe_in_check_mode=dict(type='bool', default=False),
+    )
+    return spec
 
 
 def run(module, runner, *args):

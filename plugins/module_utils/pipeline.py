@@ -18,6 +18,7 @@ import gc
 
 from ansible_collections.hostnet.vif.plugins.module_utils import facts
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import relay
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     Context, HostLock, apply_plan, coalesce, tap_from_state, undo)
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
@@ -221,7 +222,23 @@ def run_info(params, check_mode=False, diff=False):
     kern.check_netns(netns)
     with _GcPaused(), kern.Kernel(netns) as kernel:
         kinds = params.get('kinds') or facts.KINDS
-        return {'changed': False, 'vif': facts.gather(kernel, netns, kinds, params.get('lower'))}
+        vif = facts.gather(kernel, netns, kinds, params.get('lower'))
+        if params.get('reflective_relay'):
+            # opt-in: the probe creates temporary links (never in the user's namespace)
+            with HostLock(float(params.get('lock_timeout') or 120)):
+                vif['reflective_relay'] = relay.run_relays(kernel, netns, {
+                    'lowers': params['reflective_relay'], 'expect': 'any', 'method': 'auto',
+                    'probe_in_check_mode': params.get('probe_in_check_mode')}, check_mode)
+        return {'changed': False, 'vif': vif}
+
+
+# -- reflective relay ------------------------------------------------------------------------------
+
+def run_relay(params, check_mode=False, diff=False):
+    """Observe the switch's reflective relay per lower device; fail where it contradicts ``expect``."""
+    lock, netns = _locked_session(params)
+    with _GcPaused(), lock, kern.Kernel(netns) as kernel:
+        return {'changed': False, 'relays': relay.run_relays(kernel, netns, params, check_mode)}
 
 
 # -- tun/tap --------------------------------------------------------------------------------------

@@ -34,6 +34,19 @@ options:
   lower:
     description: Only macvlan/macvtap links on this lower device (and only it under RV(vif.lowers)).
     type: str
+  reflective_relay:
+    description:
+      - Opt-in. Lower devices whose switch port to check for reflective relay (hairpin), as
+        M(hostnet.vif.reflective_relay) does with C(method=auto) and C(expect=any); the records go to
+        RV(vif.reflective_relay).
+      - The probe creates two temporary links (in private namespaces, removed at once), which is why it is not done
+        unless asked. A device the probe must refuse (down, no carrier, carrying a passthru link) fails the task.
+    type: list
+    elements: str
+  probe_in_check_mode:
+    description: Run the O(reflective_relay) probe in check mode too; otherwise its records say null (unknown).
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Read-only; runs the same in check mode.
@@ -151,6 +164,11 @@ vif:
       type: list
       elements: dict
       returned: always
+    reflective_relay:
+      description: The records M(hostnet.vif.reflective_relay) returns, one per device in O(reflective_relay).
+      type: list
+      elements: dict
+      returned: when O(reflective_relay) is given
 '''
 
 from ansible.module_utils.basic import AnsibleModule

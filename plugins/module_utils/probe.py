@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kernel side of the reflective-relay probe: two throwaway VEPA endpoints that exchange raw frames.
+
+Each endpoint is a helper process in its own *anonymous* network namespace (unshare, no name
+under /run/netns). The macvlan is created by the caller's netlink session directly inside that
+namespace (IFLA_NET_NS_PID), so it never appears in the user's namespace. The kernel kills the
+helpers when the module's process dies (PR_SET_PDEATHSIG), and a namespace dies with its last
+process, taking its macvlan with it: an interrupted probe cannot leave anything behind. A later
+run still sweeps helpers that outlived their parent, in case the signal could not be delivered.
+
+Frames: a locally administered source MAC, the IEEE 802 local experimental EtherType 0x88B5, a
+random tag in the payload; sent unicast from one endpoint to the other's MAC. No IP anywhere.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import random
+import select
+import signal
+import socket
+import struct
+import time
+
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+
+ETHERTYPE = 0x88B5  # IEEE Std 802 local experimental EtherType 1
+HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for the sweep
+PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
+
+
+def random_mac():
+    """Locally administered, unicast."""
+    octets = [0x02] + [random.randint(0, 255) for _octet in range(5)]
+    return ':'.join('%02x' % o for o in octets)
+
+
+def _mac_bytes(mac):
+    return bytes(int(part, 16) for part in mac.split(':'))
+
+
+def _frame(src, dst, tag, seq):
+    payload = ('%s %d' % (tag, seq)).encode().ljust(46, b'\0')
+    return _mac_bytes(dst) + _mac_bytes(src) + struct.pack('!H', ETHERTYPE) + payload
+
+
+def _tag_of(data):
+    if len(data) < 14 or struct.unpack('!H', data[12:14])[0] != ETHERTYPE:
+        return None, None
+    words = data[14:].rstrip(b'\0').decode('ascii', 'replace').split()
+    return (words[0], words[1]) if len(words) == 2 else (None, None)
+
+
+def _sweep():
+    """Kill probe helpers left without their parent (adopted by init or a subreaper)."""
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/comm' % entry, 'rb') as handle:
+                if handle.read().strip() != HELPER_NAME:
+                    continue
+            with open('/proc/%s/stat' % entry) as handle:
+                ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
+            if ppid == 1 or not os.path.exists('/proc/%d' % ppid):
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
+class Endpoint:
+    """A helper process in a fresh network namespace, driven by one JSON line per command."""
+
+    def __init__(self):
+        self.pid = None
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            code = 0
+            try:
+                os.close(self._to_child)
+                os.close(self._from_child)
+                libc = kern._libc()
+                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if os.getppid() != parent:  # the parent died before the line above
+                    os._exit(1)
+                libc.prctl(PR_SET_NAME, HELPER_NAME, 0, 0, 0)
+                kern._unshare(kern.CLONE_NEWNET)
+                _serve(to_child_r, from_child_w)
+            except BaseException:  # the parent sees the pipe close
+                code = 1
+            os._exit(code)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.pid = pid
+        self._buffer = b''
+        self.call({'op': 'ping'}, timeout=5)
+
+    def call(self, request, timeout):
+        os.write(self._to_child, (json.dumps(request) + '\n').encode())
+        deadline = time.monotonic() + timeout
+        while b'\n' not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_child], [], [], left)[0]:
+                raise RuntimeError("probe helper did not answer %r within %.1f s" % (request['op'], timeout))
+            chunk = os.read(self._from_child, 65536)
+            if not chunk:
+                raise RuntimeError("probe helper exited during %r" % request['op'])
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b'\n', 1)
+        answer = json.loads(line.decode())
+        if 'error' in answer:
+            raise RuntimeError("probe helper failed during %r: %s" % (request['op'], answer['error']))
+        return answer
+
+    def close(self):
+        """End the helper; its namespace and the macvlan in it go with it."""
+        if self.pid is None:
+            return
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+
+
+def _serve(rfd, wfd):
+    """The helper's loop: ping, listen (open a packet socket), collect, send."""
+    stream = os.fdopen(rfd, 'r')
+    sock = None
+    for line in stream:
+        request = json.loads(line)
+        try:
+            op = request['op']
+            if op == 'ping':
+                answer = {'ok': True}
+            elif op == 'listen':
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE))
+                sock.bind((request['ifname'], ETHERTYPE))
+                answer = {'ok': True}
+            elif op == 'collect':
+                answer = {'received': _collect(sock, request)}
+            elif op == 'send':
+                answer = {'sent': _send(request)}
+            elif op == 'delete':
+                _delete_links()
+                answer = {'ok': True}
+            else:
+                answer = {'error': 'unknown op %r' % op}
+        except Exception as exc:
+            answer = {'error': str(exc)}
+        os.write(wfd, (json.dumps(answer) + '\n').encode())
+
+
+def _collect(sock, request):
+    """Frames for our MAC from the peer's MAC with this run's tag, until all came or time ran out."""
+    own, peer, tag, want = request['own'].lower(), request['peer'].lower(), request['tag'], request['count']
+    seen = set()
+    deadline = time.monotonic() + request['timeout']
+    while len(seen) < want:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            break
+        data = sock.recv(2048)
+        if _mac_bytes(own) != data[0:6] or _mac_bytes(peer) != data[6:12]:
+            continue
+        got_tag, seq = _tag_of(data)
+        if got_tag == tag:
+            seen.add(seq)
+    return len(seen)
+
+
+def _send(request):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE))
+    try:
+        sock.bind((request['ifname'], ETHERTYPE))
+        for seq in range(request['count']):
+            sock.send(_frame(request['own'], request['peer'], request['tag'], seq))
+            time.sleep(request['interval'])
+    finally:
+        sock.close()
+    return request['count']
+
+
+def _delete_links():
+    """Remove the probe link from inside the helper's namespace, so it is gone when the run returns
+    (a dying namespace is cleaned up asynchronously)."""
+    with kern.Kernel() as kernel:
+        for link in kernel.dump_links().values():
+            if link['kind'] == 'macvlan':
+                kernel.delete('ip link del %s' % link['name'], link['name'], link['index'])
+
+
+def reflect(kernel, lower, lower_index, count=5, timeout=1.0, interval=0.02):
+    """Two VEPA endpoints on the lower device (by index, in ``kernel``'s namespace), frames from B
+    to A. Returns the evidence: frames sent and received, the MACs and EtherType used."""
+    _sweep()
+    tag = '%016x' % random.getrandbits(64)
+    macs = [random_mac(), random_mac()]
+    ends = []
+    try:
+        for _mac in macs:
+            ends.append(Endpoint())
+        for end, mac in zip(ends, macs):
+            kernel.add_probe_link(end.pid, 'hvprobe0', lower, lower_index, mac)
+        receiver, sender = ends
+        receiver.call({'op': 'listen', 'ifname': 'hvprobe0'}, timeout=5)
+        sent = sender.call({'op': 'send', 'ifname': 'hvprobe0', 'own': macs[1], 'peer': macs[0], 'tag': tag,
+                            'count': count, 'interval': interval}, timeout=5 + count * interval)['sent']
+        received = receiver.call({'op': 'collect', 'own': macs[0], 'peer': macs[1], 'tag': tag, 'count': count,
+                                  'timeout': timeout}, timeout=5 + timeout)['received']
+        for end in ends:
+            end.call({'op': 'delete'}, timeout=10)
+        return {'frames_sent': sent, 'frames_received': received, 'ethertype': '0x%04x' % ETHERTYPE,
+                'sender_mac': macs[1], 'receiver_mac': macs[0]}
+    finally:
+        for end in ends:
+            end.close()

@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: reflective_relay
+short_description: Declare and prove the switch's reflective relay (hairpin) that VEPA mode needs
+version_added: 0.1.0
+description:
+  - VEPA endpoints (macvlan/macvtap mode V(vepa)) on one lower device reach each other only when the external
+    switch sends a frame back out of the port it came in on ("reflective relay", "hairpin"). Most switch ports do
+    not by default. This module states what a lower device's switch port must do (O(expect)) and checks it.
+  - V(probe) is the proof. Two throwaway VEPA macvlans are created on the lower device, each directly inside its own
+    private, anonymous network namespace (they never appear in the lower device's namespace). One sends
+    O(frames) raw Ethernet frames to the other's MAC (locally administered MACs, the IEEE 802 local experimental
+    EtherType 0x88B5, a random tag; no IP, nothing routed). The relay is on when the other endpoint receives them.
+    The namespaces belong to two helper processes that the kernel kills if the module's process dies, so an
+    interrupted probe leaves nothing behind; everything is removed before the module returns.
+  - V(lldp) reads the EVB TLV (IEEE 802.1Qbg) that the switch advertises, through C(lldptool), where lldpad runs.
+    V(auto) uses LLDP when it gives an answer, the probe otherwise.
+  - The probe refuses, before anything is created, a lower device that is down, has no carrier, or carries a
+    passthru link. On a lower device that is itself a macvlan or macvtap it reports C(reflective_relay=null) with
+    the reason instead.
+  - The task fails when what is observed contradicts O(expect), with a message that says what it means.
+    Nothing of the user's configuration is changed, so the result is never C(changed).
+author:
+  - hostnet.vif contributors (@hostnet)
+options:
+  lower:
+    description: The lower device (the NIC facing the switch). Mutually exclusive with O(lowers).
+    type: str
+  lowers:
+    description:
+      - Several lower devices, each a device name or a dictionary with C(name) and optionally C(expect) and
+        C(method) (defaults from the top-level options). They are checked one after the other.
+    type: list
+    elements: raw
+  expect:
+    description:
+      - V(required) - the switch port must reflect (VEPA endpoints must reach each other through it).
+      - V(forbidden) - it must not (endpoints must stay apart even in VEPA mode).
+      - V(any) - only report.
+    type: str
+    choices: [required, forbidden, any]
+    default: any
+  method:
+    description:
+      - How to find out. V(lldp) fails when lldpad is not running or the switch sends no EVB TLV.
+    type: str
+    choices: [probe, lldp, auto]
+    default: auto
+  frames:
+    description: Probe frames to send (1 to 100).
+    type: int
+    default: 5
+  timeout:
+    description: Seconds to wait for the probe frames to come back (0.1 to 30).
+    type: float
+    default: 1.0
+  probe_in_check_mode:
+    description:
+      - The probe changes nothing of the host's configuration but creates two temporary links, so in check mode it
+        runs only when this is true; otherwise the result is C(reflective_relay=null).
+    type: bool
+    default: false
+  netns:
+    description: Name of an existing network namespace the lower devices live in; never created.
+    type: str
+  lock_timeout:
+    description: Seconds to wait for another hostnet.vif run on the same host to finish.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    description: Reports C(reflective_relay=null) unless O(probe_in_check_mode) is true.
+    support: full
+  diff_mode:
+    description: Nothing is changed, so there is no diff.
+    support: none
+  platform:
+    description: Linux with macvlan; pyroute2 on the managed host; lldpad and lldptool for V(lldp).
+    support: full
+    platforms: posix
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+notes:
+  - See the collection's docs/reflective-relay.md for what reflective relay is and how switches enable it.
+  - A probe takes about O(timeout) seconds when the frames do not come back, and a few milliseconds more than
+    sending them when they do.
+seealso:
+  - module: hostnet.vif.macvlan
+  - module: hostnet.vif.vif_info
+'''
+
+EXAMPLES = r'''
+- name: VEPA endpoints on eth1 must reach each other through the switch
+  hostnet.vif.reflective_relay:
+    lower: eth1
+    expect: required
+
+- name: Tenant uplinks must not hairpin; report the storage uplink
+  hostnet.vif.reflective_relay:
+    lowers:
+      - name: eth2
+        expect: forbidden
+      - eth3
+    method: probe
+  register: relay
+
+- name: Show what was observed
+  ansible.builtin.debug:
+    msg: "{{ relay.relays | map(attribute='reflective_relay') | list }}"
+'''
+
+RETURN = r'''
+relays:
+  description: One record per lower device, in task order (also returned when the task fails on a contradiction).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    lower: {description: The lower device., type: str, returned: always}
+    netns: {description: "Its network namespace (null: the module's own).", type: str, returned: always}
+    expect: {description: The expectation checked., type: str, returned: always}
+    reflective_relay:
+      description: "V(true) the port reflects, V(false) it does not, null unknown (see RV(relays[].reason))."
+      type: bool
+      returned: always
+    method: {description: "How it was found - V(probe), V(lldp), or null when unknown.", type: str, returned: always}
+    evidence:
+      description:
+        - For the probe, C(frames_sent), C(frames_received), C(ethertype), C(sender_mac), C(receiver_mac).
+        - For LLDP, C(lldpad), C(tlv) (lldptool's text) and the C(bridge) and C(station) flag lists.
+      type: dict
+      returned: always
+    lldp: {description: "What lldpad said, when it was asked.", type: dict, returned: when method is lldp or auto}
+    reason: {description: Why the result is unknown (null otherwise)., type: str, returned: always}
+    duration: {description: Seconds spent on this device., type: float, returned: always}
+  sample:
+    - lower: eth1
+      netns: null
+      expect: required
+      reflective_relay: true
+      method: probe
+      evidence: {frames_sent: 5, frames_received: 5, ethertype: "0x88b5", sender_mac: "02:5e:10:aa:01:02",
+                 receiver_mac: "02:77:0c:19:33:41"}
+      reason: null
+      duration: 0.21
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import relay_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_relay
+
+
+def main():
+    module = AnsibleModule(argument_spec=relay_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('lower', 'lowers')], required_one_of=[('lower', 'lowers')])
+    run(module, run_relay)
+
+
+if __name__ == '__main__':
+    main()
