@@ -38,25 +38,27 @@ class HostLock:
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, exist_ok=True)
-        self.handle = open(self.path, 'a')
+        handle = self.handle = open(self.path, 'a')
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return self
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
-                    self.handle.close()
+                    handle.close()
                     raise VifError("another hostnet.vif run has held the host lock %s for over %s s; try again "
                                    "later or raise lock_timeout" % (self.path, self.timeout), field='lock_timeout',
                                    value=self.timeout) from exc
                 time.sleep(0.05)
 
     def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
 
 
 class Interrupted(Exception):
@@ -245,8 +247,10 @@ class _GroupContext:
 
 def _batchable(action, ctx):
     """An AddLink whose request can be built up front: lower index known, one request."""
-    link = getattr(action, 'link', None)
-    return (isinstance(action, AddLink) and not link.get('source_macs') and link['lower'] in ctx.stable_indexes
+    if not isinstance(action, AddLink):
+        return False
+    link = action.link
+    return (not link.get('source_macs') and link['lower'] in ctx.stable_indexes
             and not (link['mode'] == 'passthru' and link.get('mac')))
 
 

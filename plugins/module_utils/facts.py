@@ -65,7 +65,7 @@ def gather(kernel, netns, kinds=KINDS, lower=None):
     tap_names = [lk['name'] for lk in macv if lk['kind'] == 'macvtap']
     devices = device_state(netns, links, tap_names, create=False) if tap_names else {}
     facts['links'] = [report_link(lk, netns, devices.get(lk['name'])) for lk in sorted(macv, key=_by_name)]
-    lowers = {}
+    lowers: dict = {}
     for lk in macv:
         entry = lowers.setdefault(lk.get('lower') or '(other namespace)', {'links': [], 'modes': []})
         entry['links'].append({'name': lk['name'], 'kind': lk['kind'], 'mode': lk['mode']})

@@ -79,7 +79,7 @@ def _nested(value):
     """Attributes of a nested NLA as a dict (first occurrence of each name)."""
     if value is None:
         return {}
-    out = {}
+    out: dict = {}
     for name, val in getattr(value, 'get', lambda k, d=None: d)('attrs', ()) or ():
         out.setdefault(name, val)
     return out
@@ -165,7 +165,7 @@ def parse_vf_info(msg):
             # The kernel reports -1 (as u32) where the driver does not implement the setting.
             vf[field] = None if value in (None, 0xffffffff, -1) else bool(value)
         state = (attrs.get('IFLA_VF_LINK_STATE') or {}).get('link_state')
-        vf['link_state'] = VF_LINK_STATES.get(state)
+        vf['link_state'] = VF_LINK_STATES.get(state) if isinstance(state, int) else None
         vfs.append(vf)
     return vfs
 
@@ -357,7 +357,7 @@ def _int_or_none(text):
 def read_sriov_sysfs(sysfs):
     """Every SR-IOV physical function visible under <sysfs>/class/net: counts, autoprobe and, per
     VF, its PCI address, bound driver and netdev names (an empty list where there is none)."""
-    pfs = []
+    pfs: list = []
     net = os.path.join(sysfs, 'class', 'net')
     try:
         names = sorted(os.listdir(net))

@@ -129,7 +129,7 @@ def build_link_specs(params, kind):
             if params.get(field) is not None:
                 raise invalid(field, params[field], "is per link: set it inside each links: entry")
     specs = []
-    seen = {}
+    seen: dict = {}
     for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise invalid('links[%d]' % position, entry, "each entry must be a dictionary of link options")
@@ -232,7 +232,7 @@ def _check_passthru(specs, current, kind, purge_lowers):
             final.pop(spec['name'], None)
         else:
             final[spec['name']] = (spec['lower'], spec['mode'], kind)
-    by_lower = {}
+    by_lower: dict = {}
     for name, (lower, mode, link_kind) in final.items():
         by_lower.setdefault(lower, []).append((name, mode, link_kind))
     task_names = set(s['name'] for s in specs if s['state'] == 'present')

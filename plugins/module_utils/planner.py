@@ -86,7 +86,8 @@ def plan_links(specs, current, kind, purge_lowers=(), devices=None):
     macvtaps by name ({'uid','gid','mode',...}); only needed where a spec manages ownership."""
     devices = devices or {}
     plan = Plan()
-    deletes, recreates, adds, changes, owners = [], [], [], [], []
+    deletes, adds, changes, owners = [], [], [], []
+    recreates: list = []  # delete + add pairs
     listed = set(spec['name'] for spec in specs)
     for spec in specs:
         name = spec['name']
@@ -167,7 +168,8 @@ def plan_taps(specs, current):
     bridge/state in place; a different mode or multi_queue (fixed when the device is made)
     recreates it with the same ifindex."""
     plan = Plan()
-    deletes, recreates, adds, changes = [], [], [], []
+    deletes, adds, changes = [], [], []
+    recreates: list = []  # delete + add pairs
     for spec in specs:
         name = spec['name']
         cur = current.get(name)

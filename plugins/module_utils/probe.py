@@ -146,6 +146,7 @@ def _serve(rfd, wfd):
         request = json.loads(line)
         try:
             op = request['op']
+            answer: dict
             if op == 'ping':
                 answer = {'ok': True}
             elif op == 'listen':
@@ -169,7 +170,7 @@ def _serve(rfd, wfd):
 def _collect(sock, request):
     """Frames for our MAC from the peer's MAC with this run's tag, until all came or time ran out."""
     own, peer, tag, want = request['own'].lower(), request['peer'].lower(), request['tag'], request['count']
-    seen = set()
+    seen: set = set()
     deadline = time.monotonic() + request['timeout']
     while len(seen) < want:
         left = deadline - time.monotonic()

@@ -119,7 +119,7 @@ def parse_evb(text):
     and sgid, rrreq, rrstat. Returns the flag sets, or None without that TLV."""
     if 'EVB Configuration TLV' not in (text or ''):
         return None
-    flags = {'bridge': [], 'station': []}
+    flags: dict = {'bridge': [], 'station': []}
     for line in text.splitlines():
         line = line.strip()
         for role in flags:
