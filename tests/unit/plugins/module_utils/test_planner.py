@@ -1,6 +1,6 @@
 """Planning from specs and hand-built kernel state: which actions, in which order, why."""
 
-from test_model import CURRENT, link
+from ansible_collections.hostnet.vif.tests.unit.plugins.module_utils.test_model import CURRENT, link
 
 from ansible_collections.hostnet.vif.plugins.module_utils import apply, model, planner, pipeline
 

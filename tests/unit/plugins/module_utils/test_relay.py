@@ -1,7 +1,7 @@
 """Reflective-relay expectations: specs, refusals, verdict sentences and lldptool's EVB text."""
 
 import pytest
-from test_model import CURRENT, link
+from ansible_collections.hostnet.vif.tests.unit.plugins.module_utils.test_model import CURRENT, link
 
 from ansible_collections.hostnet.vif.plugins.module_utils import relay
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
