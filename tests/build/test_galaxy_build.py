@@ -44,8 +44,11 @@ def test_built_tarball_installs_and_runs_a_module(tmp_path, netns):
           '-p', str(installed)], env=galaxy_env)
     root = installed / 'ansible_collections' / 'hostnet' / 'vif'
     for needed in ('plugins/modules/macvlan.py', 'plugins/modules/macvtap.py', 'plugins/modules/hairpin.py',
-                   'plugins/module_utils/pipeline.py', 'plugins/doc_fragments/links.py', 'meta/runtime.yml',
-                   'playbooks/lab.yml', 'README.md'):
+                   'plugins/modules/tap.py', 'plugins/modules/vif_info.py', 'plugins/modules/reflective_relay.py',
+                   'plugins/module_utils/pipeline.py', 'plugins/module_utils/probe.py', 'plugins/filter/topology.py',
+                   'plugins/doc_fragments/links.py', 'meta/runtime.yml', 'meta/execution-environment.yml',
+                   'requirements.txt', 'bindep.txt', 'playbooks/lab.yml', 'playbooks/tasks/lab_cell.yml',
+                   'README.md', 'CHANGELOG.rst'):
         assert (root / needed).is_file(), needed
     for unwanted in ('.venv', '.build', '.git', 'tests/output'):
         assert not (root / unwanted).exists(), unwanted
@@ -73,3 +76,28 @@ def test_built_tarball_installs_and_runs_a_module(tmp_path, netns):
     shown = _run(['ip', '-n', netns, '-j', '-d', 'link', 'show', 'mvb0'])
     assert json.loads(shown.stdout)[0]['linkinfo']['info_data']['mode'] == 'bridge'
     shutil.rmtree(str(out))
+
+    # The whole lab from the installed copy alone (every module it uses must have been built in).
+    lab = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                          '-e', 'ansible_python_interpreter=%s' % sys.executable, str(root / 'playbooks' / 'lab.yml')],
+                         capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    assert lab.returncode == 0, lab.stdout[-3000:] + lab.stderr[-2000:]
+    assert 'all 6 cells as expected' in lab.stdout
+
+
+def test_execution_environment_context_and_introspection(tmp_path):
+    """scripts/ee: ansible-builder create writes a build context holding the built collection; and
+    ansible-builder's introspection of the installed collection finds pyroute2 and the system packages
+    (meta/execution-environment.yml -> requirements.txt, bindep.txt)."""
+    _run(['bash', os.path.join(REPO, 'scripts', 'ee')])
+    context = os.path.join(REPO, '.build', 'ee', 'context')
+    with open(os.path.join(context, 'Containerfile')) as handle:
+        containerfile = handle.read()
+    assert 'ansible-core==2.21.5' in containerfile and 'COPY _build/collections/ /build/collections/' in containerfile
+    assert os.path.isfile(os.path.join(context, '_build', 'collections', 'hostnet-vif.tar.gz'))
+    installed = tmp_path / 'collections'
+    _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--force',
+          os.path.join(REPO, '.build', 'ee', 'hostnet-vif.tar.gz'), '-p', str(installed)],
+         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed)))
+    found = _run([os.path.join(BIN, 'ansible-builder'), 'introspect', '--sanitize', str(installed)]).stdout
+    assert 'pyroute2>=0.7' in found and 'iproute2 [platform:dpkg]' in found
