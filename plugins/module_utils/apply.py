@@ -559,3 +559,110 @@ class ChangeTap:
             AddTap(dict(tap_from_state(self.link), restore_index=self.link['index'])).do(ctx)
             return
         self._apply(ctx, 0)
+
+
+# -- SR-IOV actions -------------------------------------------------------------------------------
+
+def _sysfs_path(pf, attribute):
+    return '%s/%s' % ('/sys/bus/pci/devices/' + pf if kern.PCI_ADDRESS_RE.match(pf) else
+                      '/sys/class/net/%s/device' % pf, attribute)
+
+
+class SetAutoprobe:
+    verb = 'change'
+
+    def __init__(self, pf, old, new):
+        self.obj = self.pf = pf
+        self.old, self.new = old, new
+
+    def describe(self):
+        return 'echo %d > %s' % (int(self.new), _sysfs_path(self.pf, 'sriov_drivers_autoprobe'))
+
+    def do(self, ctx):
+        ctx.kernel.write_sriov(self.describe(), self.pf, 'sriov_drivers_autoprobe', int(self.new))
+
+    def undo(self, ctx):
+        ctx.kernel.write_sriov('undo: ' + self.describe(), self.pf, 'sriov_drivers_autoprobe', int(self.old))
+
+
+class SetNumVfs:
+    """Change a PF's VF count. From a non-zero count the kernel only accepts 0 (EBUSY otherwise), so
+    a change between non-zero counts writes 0 first: every existing VF is destroyed. Waits until the
+    VFs (and, with autoprobe, their drivers) are there. Undo goes back to the old count and puts
+    back the old VFs' settings (``restore``: {vf: settings} as the PF reported them)."""
+
+    verb = 'change'
+
+    def __init__(self, pf, pf_netdev, old, new, need_drivers, timeout, destroyed=(), restore=None):
+        self.obj = self.pf = pf
+        self.pf_netdev = pf_netdev
+        self.old, self.new = old, new
+        self.need_drivers = need_drivers
+        self.timeout = timeout
+        self.destroyed = list(destroyed)
+        self.restore = restore or {}
+
+    def describe(self):
+        path = _sysfs_path(self.pf, 'sriov_numvfs')
+        line = ('echo 0 > %s; ' % path if self.old and self.new else '') + 'echo %d > %s' % (self.new, path)
+        if self.old:
+            line += ' (destroys %d VFs: %s)' % (self.old, ', '.join(self.destroyed) or 'all')
+        return line
+
+    def _count(self, ctx, what, old, new):
+        if old and new:
+            ctx.kernel.write_sriov(what, self.pf, 'sriov_numvfs', 0)
+        ctx.kernel.write_sriov(what, self.pf, 'sriov_numvfs', new)
+        seen = ctx.kernel.wait_sriov(self.pf, new, self.need_drivers, self.timeout)
+        if not seen.get('ready'):
+            if old != new:  # one action, all or nothing: back to the count it had
+                if new and old:
+                    ctx.kernel.write_sriov('undo: ' + what, self.pf, 'sriov_numvfs', 0)
+                ctx.kernel.write_sriov('undo: ' + what, self.pf, 'sriov_numvfs', old)
+            have = len(seen.get('vfs') or [])
+            bound = sum(1 for v in seen.get('vfs') or [] if v.get('driver'))
+            drivers = ' (%d with a driver bound)' % bound if self.need_drivers else ''
+            raise VifError("%s: the kernel accepted %d VFs but after %s s %d VFs exist%s; a slow NIC may need a "
+                           "larger wait_timeout" % (self.pf, new, self.timeout, have, drivers),
+                           obj=self.pf, field='wait_timeout', value=self.timeout)
+
+    def do(self, ctx):
+        self._count(ctx, self.describe(), self.old, self.new)
+
+    def undo(self, ctx):
+        self._count(ctx, 'undo: ' + self.describe(), self.new, self.old)
+        if self.restore and self.pf_netdev:
+            index = ctx.kernel.index_of(self.pf_netdev)
+            for vf, values in sorted(self.restore.items()):
+                ctx.kernel.set_vf('undo: restore the settings of %s vf %d' % (self.pf, vf), self.pf_netdev, index, vf,
+                                  values)
+
+
+class SetVf:
+    """Per-VF settings on the PF over netlink. ``new`` and ``old`` hold whole groups (vlan with qos
+    and vlan_proto, both rates) as the kernel takes them; old is None where nothing is known to
+    restore (a VF this task creates)."""
+
+    verb = 'change'
+
+    def __init__(self, pf, pf_netdev, vf, new, old):
+        self.pf, self.pf_netdev, self.vf = pf, pf_netdev, vf
+        self.obj = '%s vf %d' % (pf, vf)
+        self.new, self.old = new, old
+
+    def describe(self):
+        words = []
+        for field in ('mac', 'vlan', 'qos', 'vlan_proto', 'spoofchk', 'trust', 'link_state', 'min_tx_rate',
+                      'max_tx_rate'):
+            if field in self.new:
+                value = self.new[field]
+                words.append('%s %s' % (field, ('on' if value else 'off') if isinstance(value, bool) else value))
+        return 'ip link set %s vf %d %s' % (self.pf_netdev, self.vf, ' '.join(words))
+
+    def do(self, ctx):
+        ctx.kernel.set_vf(self.describe(), self.pf_netdev, ctx.kernel.index_of(self.pf_netdev), self.vf, self.new)
+
+    def undo(self, ctx):
+        if self.old:
+            ctx.kernel.set_vf('undo: ' + self.describe(), self.pf_netdev, ctx.kernel.index_of(self.pf_netdev),
+                              self.vf, self.old)

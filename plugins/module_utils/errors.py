@@ -65,6 +65,21 @@ _SENTENCES = {
     ('set', _errno.EINVAL): ("the kernel refused the change: the mode cannot change to or from passthru in "
                              "place, and the MTU cannot exceed the lower device's"),
     ('hairpin', _errno.EOPNOTSUPP): "the device is not a port of a Linux bridge",
+    ('numvfs', _errno.ERANGE): "the count is above what the device supports (sriov_totalvfs)",
+    ('numvfs', _errno.EBUSY): ("VFs exist: a different non-zero count must go through 0, which destroys them all "
+                               "(allow_reset)"),
+    ('numvfs', _errno.EINVAL): "the kernel rejected the count as invalid",
+    ('numvfs', _errno.ENOENT): "no driver is bound to the PF, so it cannot create VFs; bind its driver first",
+    ('numvfs', _errno.ENOSPC): ("the platform ran out of resources for that many VFs (MSI-X vectors or PCI bus "
+                                "numbers): a platform/firmware limit (BIOS SR-IOV and ARI settings), not a setting "
+                                "of this host"),
+    ('numvfs', _errno.ENOMEM): ("the platform ran out of resources for that many VFs (MSI-X vectors or PCI bus "
+                                "numbers, or memory): a platform/firmware limit, not a setting of this host"),
+    ('numvfs', _errno.EIO): "the PF's driver failed to enable SR-IOV (see the kernel log)",
+    ('vf', _errno.EOPNOTSUPP): "the PF's driver does not implement this per-VF setting",
+    ('vf', _errno.EINVAL): ("the PF's driver refused the value (for example a rate on a PF that is down or above "
+                            "its link speed, or a VLAN/QoS combination it does not take)"),
+    ('vf', _errno.EPROTONOSUPPORT): "the PF's driver does not support this vlan_proto (802.1ad)",
     ('tap-add', _errno.EINVAL): ("the kernel refused to attach to the existing device: it is of the other type "
                                  "(tun/tap) or its multi_queue flag differs"),
     ('tap-add', _errno.EBUSY): ("the device is in use: a process (such as QEMU) holds it open, and a single-queue "
@@ -79,7 +94,9 @@ def sentence(err, operation=None):
     """The sentence for an errno (an int or an exception carrying .code/.errno)."""
     code = errno_of(err)
     text = _SENTENCES.get((operation, code)) or _SENTENCES.get((None, code))
-    name = _errno.errorcode.get(code, str(code)) if code is not None else None
+    # errorcode names 95 ENOTSUP; the kernel and iproute2 call it EOPNOTSUPP.
+    name = ('EOPNOTSUPP' if code == _errno.EOPNOTSUPP else _errno.errorcode.get(code, str(code))) if code is not None \
+        else None
     if text is None:
         text = "the kernel answered %s" % (name or err)
     elif name:

@@ -16,6 +16,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import stat
 
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, kernel_error
@@ -147,6 +148,7 @@ def _tun_data(data):
 
 
 VF_LINK_STATES = {0: 'auto', 1: 'enable', 2: 'disable'}
+VLAN_PROTOS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
 
 
 def parse_vf_info(msg):
@@ -166,6 +168,10 @@ def parse_vf_info(msg):
             vf[field] = None if value in (None, 0xffffffff, -1) else bool(value)
         state = (attrs.get('IFLA_VF_LINK_STATE') or {}).get('link_state')
         vf['link_state'] = VF_LINK_STATES.get(state) if isinstance(state, int) else None
+        vf['vlan_proto'] = None
+        for slot in (attrs.get('IFLA_VF_VLAN_LIST') or {}).get('attrs', ()):
+            if slot[0] == 'IFLA_VF_VLAN_INFO':
+                vf['vlan_proto'] = VLAN_PROTOS.get(slot[1].get('proto'))
         vfs.append(vf)
     return vfs
 
@@ -354,9 +360,41 @@ def _int_or_none(text):
         return None
 
 
+PCI_ADDRESS_RE = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+
+
+def _read_pf(device, name):
+    """The SR-IOV side of one PCI device directory: counts, autoprobe, and per VF its PCI address,
+    bound driver and netdev names. totalvfs is None when the device is not SR-IOV capable."""
+    autoprobe = _read_file(os.path.join(device, 'sriov_drivers_autoprobe'))
+    pf = {
+        'name': name,
+        'pci_address': os.path.basename(os.path.realpath(device)),
+        'totalvfs': _int_or_none(_read_file(os.path.join(device, 'sriov_totalvfs'))),
+        'numvfs': _int_or_none(_read_file(os.path.join(device, 'sriov_numvfs'))),
+        'drivers_autoprobe': None if autoprobe is None else autoprobe == '1',
+        'vfs': [],
+    }
+    try:
+        entries = os.listdir(device)
+    except OSError:
+        entries = []
+    vf_links = sorted((e for e in entries if e.startswith('virtfn')), key=lambda e: _int_or_none(e[6:]) or 0)
+    for entry in vf_links:
+        vf_dir = os.path.join(device, entry)
+        driver = os.path.join(vf_dir, 'driver')
+        netdevs = os.path.join(vf_dir, 'net')
+        pf['vfs'].append({
+            'vf': _int_or_none(entry[len('virtfn'):]),
+            'pci_address': os.path.basename(os.path.realpath(vf_dir)),
+            'driver': os.path.basename(os.path.realpath(driver)) if os.path.exists(driver) else None,
+            'netdevs': sorted(os.listdir(netdevs)) if os.path.isdir(netdevs) else [],
+        })
+    return pf
+
+
 def read_sriov_sysfs(sysfs):
-    """Every SR-IOV physical function visible under <sysfs>/class/net: counts, autoprobe and, per
-    VF, its PCI address, bound driver and netdev names (an empty list where there is none)."""
+    """Every SR-IOV physical function visible under <sysfs>/class/net (an empty list where there is none)."""
     pfs: list = []
     net = os.path.join(sysfs, 'class', 'net')
     try:
@@ -365,32 +403,75 @@ def read_sriov_sysfs(sysfs):
         return pfs
     for name in names:
         device = os.path.join(net, name, 'device')
-        total = _int_or_none(_read_file(os.path.join(device, 'sriov_totalvfs')))
-        if total is None:
+        if _read_file(os.path.join(device, 'sriov_totalvfs')) is None:
             continue
-        autoprobe = _read_file(os.path.join(device, 'sriov_drivers_autoprobe'))
-        pf = {
-            'name': name,
-            'pci_address': os.path.basename(os.path.realpath(device)),
-            'totalvfs': total,
-            'numvfs': _int_or_none(_read_file(os.path.join(device, 'sriov_numvfs'))),
-            'drivers_autoprobe': None if autoprobe is None else autoprobe == '1',
-            'vfs': [],
-        }
-        vf_links = sorted((e for e in os.listdir(device) if e.startswith('virtfn')),
-                          key=lambda e: _int_or_none(e[len('virtfn'):]) or 0)
-        for entry in vf_links:
-            vf_dir = os.path.join(device, entry)
-            driver = os.path.join(vf_dir, 'driver')
-            netdevs = os.path.join(vf_dir, 'net')
-            pf['vfs'].append({
-                'vf': _int_or_none(entry[len('virtfn'):]),
-                'pci_address': os.path.basename(os.path.realpath(vf_dir)),
-                'driver': os.path.basename(os.path.realpath(driver)) if os.path.exists(driver) else None,
-                'netdevs': sorted(os.listdir(netdevs)) if os.path.isdir(netdevs) else [],
-            })
-        pfs.append(pf)
+        pfs.append(_read_pf(device, name))
     return pfs
+
+
+def pf_device_dir(sysfs, pf):
+    """A PF's PCI device directory, by PCI address (bus/pci/devices) or netdev name (class/net/<pf>/device)."""
+    if PCI_ADDRESS_RE.match(pf):
+        return os.path.join(sysfs, 'bus', 'pci', 'devices', pf)
+    return os.path.join(sysfs, 'class', 'net', pf, 'device')
+
+
+def read_sriov_pf(sysfs, pf):
+    """One PF as the sriov module sees it: the _read_pf record plus found, is_vf (it has a physfn
+    link: it is itself a VF), driver (bound to the PF; None: none) and netdev (its interface name)."""
+    device = pf_device_dir(sysfs, pf)
+    if not os.path.isdir(device):
+        if PCI_ADDRESS_RE.match(pf):
+            why = 'no such PCI device'
+        elif os.path.exists(os.path.join(sysfs, 'class', 'net', pf)):
+            why = 'not a PCI device (a virtual interface has no device in sysfs)'
+        else:
+            why = 'no such network device in this namespace'
+        return {'found': False, 'why': why}
+    net = os.path.join(device, 'net')
+    names = sorted(os.listdir(net)) if os.path.isdir(net) else []
+    record = _read_pf(device, pf if not PCI_ADDRESS_RE.match(pf) else (names[0] if names else None))
+    driver = os.path.join(device, 'driver')
+    record.update(found=True, is_vf=os.path.exists(os.path.join(device, 'physfn')),
+                  driver=os.path.basename(os.path.realpath(driver)) if os.path.exists(driver) else None)
+    return record
+
+
+def write_sriov(sysfs, pf, attribute, value):
+    """One write to a PF's sysfs attribute; the kernel's errno comes back as OSError."""
+    fd = os.open(os.path.join(pf_device_dir(sysfs, pf), attribute), os.O_WRONLY)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
+    return True
+
+
+def wait_sriov(sysfs, pf, count, need_drivers, timeout):
+    """Poll (10 ms doubling to 250 ms) until the PF shows exactly virtfn0..count-1 and, when VF
+    drivers probe automatically, each VF has its driver bound (its netdev, if the driver makes
+    one, exists by then). Returns the last reading with 'ready'."""
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        record = read_sriov_pf(sysfs, pf)
+        vfs = record.get('vfs') or []
+        ready = [v['vf'] for v in vfs] == list(range(count)) and (
+            not need_drivers or all(v['driver'] for v in vfs))
+        if ready or time.monotonic() >= deadline:
+            record['ready'] = ready
+            return record
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def in_sysfs(netns, func, *args):
+    """``func(sysfs_root, *args)`` against the sysfs of a network namespace (None: the module's own
+    /sys). Kernel errors come back as OSError with the errno."""
+    if not netns:
+        return func('/sys', *args)
+    return run_in_netns(netns, func, *args, private_sysfs=True)
 
 
 def chardev_node(netns, name, index, major, minor, create=True):
@@ -596,6 +677,43 @@ class Kernel:
 
     def delete(self, what, name, index):
         self._call(what, 'del', name, 'del', index=index)
+
+    # -- SR-IOV sysfs (in this session's namespace: sysfs shows its devices) ---------------------
+    def read_sriov_pf(self, pf):
+        return in_sysfs(self.netns, read_sriov_pf, pf)
+
+    def write_sriov(self, what, pf, attribute, value):
+        try:
+            in_sysfs(self.netns, write_sriov, pf, attribute, value)
+        except OSError as exc:
+            raise kernel_error(exc, what, obj=pf, operation='numvfs' if attribute == 'sriov_numvfs' else None) from exc
+
+    def wait_sriov(self, pf, count, need_drivers, timeout):
+        return in_sysfs(self.netns, wait_sriov, pf, count, need_drivers, timeout)
+
+    def addressed_indexes(self):
+        """Indexes of links that carry at least one address (one address dump)."""
+        return set(msg['index'] for msg in self.ipr.get_addr())
+
+    def set_vf(self, what, pf, pf_index, vf, values):
+        """Per-VF settings on the PF (IFLA_VFINFO_LIST): mac, vlan+qos+vlan_proto, spoofchk, trust,
+        link_state, min/max_tx_rate. ``values`` holds only what changes; vlan and rates go as a
+        whole (the kernel takes them as one attribute each)."""
+        spec: dict = {'vf': vf}
+        if values.get('mac') is not None:
+            spec['mac'] = values['mac']
+        if 'vlan' in values:
+            proto = {v: k for k, v in VLAN_PROTOS.items()}.get(values.get('vlan_proto') or '802.1Q')
+            spec['vlan'] = [{'vlan': values['vlan'] or 0, 'qos': values.get('qos') or 0, 'proto': proto}]
+        for field in ('spoofchk', 'trust'):
+            if values.get(field) is not None:
+                spec[field] = 1 if values[field] else 0
+        if values.get('link_state') is not None:
+            spec['link_state'] = {v: k for k, v in VF_LINK_STATES.items()}[values['link_state']]
+        if 'min_tx_rate' in values or 'max_tx_rate' in values:
+            spec['rate'] = {'min_tx_rate': values.get('min_tx_rate') or 0,
+                            'max_tx_rate': values.get('max_tx_rate') or 0}
+        self._call(what, 'vf', pf, 'set', index=pf_index, vf=spec)
 
     def add_probe_link(self, pid, name, lower, lower_index, mac):
         """A VEPA macvlan on a lower device of this namespace, created up, directly inside the

@@ -375,3 +375,126 @@ def check_taps_against(specs, current):
             if found['kind'] != 'bridge':
                 raise invalid('bridge', bridge, "is a %s, not a Linux bridge" % (found['kind'] or 'plain device'),
                               spec['name'])
+
+
+# -- SR-IOV ---------------------------------------------------------------------------------------
+
+SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset')
+VF_FIELDS = ('vf', 'mac', 'vlan', 'qos', 'vlan_proto', 'spoofchk', 'trust', 'link_state', 'min_tx_rate',
+             'max_tx_rate')
+VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
+VLAN_PROTO_NAMES = ('802.1Q', '802.1ad')
+
+
+def _whole(value, field, low, high, obj):
+    if isinstance(value, bool):
+        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj) from None
+    if str(number) != str(value).strip() or not low <= number <= high:
+        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj)
+    return number
+
+
+def build_sriov_specs(params):
+    """Task arguments -> one spec per PF (by netdev name or PCI address). Top-level num_vfs,
+    drivers_autoprobe and allow_reset are defaults for pfs: entries; vfs: is per PF."""
+    entries = params.get('pfs')
+    if entries is not None and params.get('pf') is not None:
+        raise VifError("give either pf (one physical function) or pfs (a list), not both", field='pfs')
+    if entries is None:
+        if params.get('pf') is None:
+            raise VifError("pf (one physical function) or pfs (a list) is required", field='pf')
+        entries = [dict((k, params.get(k)) for k in SRIOV_FIELDS)]
+    elif params.get('vfs') is not None:
+        raise invalid('vfs', params['vfs'], "is per physical function: set it inside each pfs: entry")
+    specs, seen = [], set()
+    for position, entry in enumerate(entries):
+        where = 'pfs[%d]' % position
+        if not isinstance(entry, dict):
+            raise invalid(where, entry, "each entry must be a dictionary of SR-IOV options")
+        unknown = sorted(set(entry) - set(SRIOV_FIELDS))
+        if unknown:
+            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(SRIOV_FIELDS))
+        merged = dict((k, entry.get(k) if entry.get(k) is not None else params.get(k)) for k in SRIOV_FIELDS)
+        merged['vfs'] = entry.get('vfs')
+        pf = merged['pf']
+        if not isinstance(pf, str) or not pf:
+            raise invalid('pf', pf, "a PF's interface name or PCI address (such as 0000:03:00.0) is required")
+        pf = pf.strip().lower() if re.match(r'^[0-9A-Fa-f]{4}:', pf) else check_ifname(pf, 'pf')
+        if pf in seen:
+            raise invalid('pf', pf, "appears twice in this task")
+        seen.add(pf)
+        count = merged.get('num_vfs')
+        spec = {'pf': pf, 'allow_reset': to_bool(merged.get('allow_reset'), 'allow_reset', pf),
+                'num_vfs': None if count is None else _whole(count, 'num_vfs', 0, 65535, pf),
+                'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
+                    merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
+                'vfs': _vf_specs(merged.get('vfs') or [], pf)}
+        specs.append(spec)
+    return specs
+
+
+def _vf_specs(entries, pf):
+    vfs, seen = [], set()
+    for position, entry in enumerate(entries):
+        where = 'vfs[%d]' % position
+        if not isinstance(entry, dict):
+            raise invalid(where, entry, "each entry must be a dictionary with vf and its settings", pf)
+        unknown = sorted(set(entry) - set(VF_FIELDS))
+        if unknown:
+            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(VF_FIELDS), pf)
+        if entry.get('vf') is None:
+            raise invalid(where + '.vf', None, "the VF number is required", pf)
+        vf = {'vf': _whole(entry['vf'], 'vf', 0, 65535, pf)}
+        if vf['vf'] in seen:
+            raise invalid('vf', vf['vf'], "appears twice for this PF", pf)
+        seen.add(vf['vf'])
+        name = '%s vf %d' % (pf, vf['vf'])
+        vf['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') is not None else None
+        vf['vlan'] = None if entry.get('vlan') is None else _whole(entry['vlan'], 'vlan', 0, 4095, name)
+        vf['qos'] = None if entry.get('qos') is None else _whole(entry['qos'], 'qos', 0, 7, name)
+        proto = entry.get('vlan_proto')
+        if proto is not None and proto not in VLAN_PROTO_NAMES:
+            raise invalid('vlan_proto', proto, "expected 802.1Q or 802.1ad", name)
+        vf['vlan_proto'] = proto
+        if (vf['qos'] or proto == '802.1ad') and not vf['vlan']:
+            raise invalid('qos' if vf['qos'] else 'vlan_proto', vf['qos'] or proto,
+                          "needs a VLAN (vlan 1-4095): the kernel applies QoS and the protocol to a VLAN tag", name)
+        for flag in ('spoofchk', 'trust'):
+            vf[flag] = None if entry.get(flag) is None else to_bool(entry[flag], flag, name)
+        state = entry.get('link_state')
+        if state is not None and state not in VF_LINK_STATE_NAMES:
+            raise invalid('link_state', state, "expected auto, enable or disable", name)
+        vf['link_state'] = state
+        for rate in ('min_tx_rate', 'max_tx_rate'):
+            vf[rate] = None if entry.get(rate) is None else _whole(entry[rate], rate, 0, 4294967295, name)
+        if vf['min_tx_rate'] and vf['max_tx_rate'] and vf['min_tx_rate'] > vf['max_tx_rate']:
+            raise invalid('min_tx_rate', vf['min_tx_rate'], "is above max_tx_rate (%d Mbit/s); 0 means no limit"
+                          % vf['max_tx_rate'], name)
+        vfs.append(vf)
+    return sorted(vfs, key=lambda v: v['vf'])
+
+
+def check_sriov_against(specs, states):
+    """Rules that need the device: found, SR-IOV capable, not itself a VF, count within
+    sriov_totalvfs, VF numbers below the count the PF will have."""
+    for spec in specs:
+        pf, state = spec['pf'], states[spec['pf']]
+        if not state.get('found'):
+            raise invalid('pf', pf, state.get('why') or 'not found')
+        if state.get('is_vf'):
+            raise invalid('pf', pf, "is itself a virtual function (it has a physfn): VFs cannot have VFs")
+        if state.get('totalvfs') is None:
+            raise invalid('pf', pf, "is not SR-IOV capable (its device has no sriov_totalvfs)")
+        count = spec['num_vfs']
+        if count is not None and count > state['totalvfs']:
+            raise invalid('num_vfs', count, "is above what %s supports: sriov_totalvfs is %d" % (pf, state['totalvfs']),
+                          pf)
+        target = count if count is not None else (state.get('numvfs') or 0)
+        for vf in spec['vfs']:
+            if vf['vf'] >= target:
+                raise invalid('vf', vf['vf'], "does not exist: %s will have %d VFs (numbers 0 to %d)" % (
+                    pf, target, target - 1) if target else "does not exist: %s will have no VFs" % pf, pf)

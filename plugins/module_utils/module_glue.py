@@ -78,6 +78,21 @@ def info_argument_spec():
                 probe_in_check_mode=dict(type='bool', default=False))
 
 
+def sriov_argument_spec():
+    spec = dict(_TASK)
+    spec.update(
+        pf=dict(type='str'),
+        num_vfs=dict(type='int'),
+        drivers_autoprobe=dict(type='bool'),
+        allow_reset=dict(type='bool', default=False),
+        # entries are checked by model.build_sriov_specs (keys, types, ranges), like links: entries
+        vfs=dict(type='list', elements='dict'),
+        pfs=dict(type='list', elements='dict'),
+        wait_timeout=dict(type='float', default=60),
+    )
+    return spec
+
+
 def relay_argument_spec():
     spec = dict(_TASK)
     spec.update(

@@ -24,16 +24,30 @@ from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link, report_tap
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
-    build_hairpin_specs, build_link_specs, build_tap_specs, check_against, check_hairpin_against, check_taps_against)
-from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links, plan_taps
+    build_hairpin_specs, build_link_specs, build_sriov_specs, build_tap_specs, check_against, check_hairpin_against,
+    check_sriov_against, check_taps_against)
+from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links, plan_sriov, plan_taps
 
 
 # -- shared steps ------------------------------------------------------------------------------
+
+def _word(value):
+    return ('on' if value else 'off') if isinstance(value, bool) else value
+
 
 def _describe(obj):
     """One readable line per object for --diff."""
     if obj is None:
         return None
+    if obj.get('kind') == 'sriov':
+        lines = ['SR-IOV PF %s: %s VFs, drivers_autoprobe %s%s' % (
+            obj['name'], obj['numvfs'], 'on' if obj['drivers_autoprobe'] else 'off',
+            ' (would destroy all %d existing VFs first)' % obj['destroyed'] if obj.get('destroyed') else '')]
+        for vf, values in sorted(obj['vfs'].items()):
+            shown = ', '.join('%s %s' % (k, _word(values[k])) for k in sorted(values)
+                              if values[k] is not None and k != 'vf')
+            lines.append('  vf %d: %s' % (vf, shown or '(driver defaults)'))
+        return '\n'.join(lines)
     if obj.get('kind') == 'tun':
         tap = obj if 'tun' not in obj else dict(obj, **_tap_view(obj))
         flags = [f for f in ('multi_queue', 'vnet_hdr', 'packet_info') if tap.get(f)]
@@ -300,3 +314,77 @@ def _predicted_tap(predicted, link, netns):
     out.update({'index': (link or {}).get('index'), 'type': predicted.get('mode'),
                 'bridge': predicted.get('bridge') or None, 'persistent': True, 'netns': netns})
     return out
+
+
+# -- SR-IOV ---------------------------------------------------------------------------------------
+
+def _sriov_state(kernel, specs, links):
+    """sysfs record per PF, and the per-VF netlink settings of those whose interface is here."""
+    states = dict((spec['pf'], kernel.read_sriov_pf(spec['pf'])) for spec in specs)
+    vf_now = {}
+    for pf, state in states.items():
+        if state.get('found') and state.get('name') in links:
+            vf_now[pf] = dict((vf['vf'], vf) for vf in kernel.vf_settings(links[state['name']]['index']))
+    return states, vf_now
+
+
+def _report_pf(state, settings, netns):
+    vfs = []
+    for vf in state.get('vfs') or []:
+        merged = dict(vf)
+        merged.update(dict((k, v) for k, v in (settings.get(vf['vf']) or {}).items() if k != 'vf'))
+        vfs.append(merged)
+    return {'name': state.get('name'), 'pci_address': state.get('pci_address'), 'totalvfs': state.get('totalvfs'),
+            'numvfs': state.get('numvfs'), 'drivers_autoprobe': state.get('drivers_autoprobe'), 'vfs': vfs,
+            'netns': netns}
+
+
+def verify_sriov(specs, states, vf_now):
+    problems = []
+    for spec in specs:
+        pf, state = spec['pf'], states[spec['pf']]
+        if spec['num_vfs'] is not None and state.get('numvfs') != spec['num_vfs']:
+            problems.append('%s: numvfs is %s, expected %s' % (pf, state.get('numvfs'), spec['num_vfs']))
+        if spec['drivers_autoprobe'] is not None and state.get('drivers_autoprobe') != spec['drivers_autoprobe']:
+            problems.append('%s: drivers_autoprobe is %s, expected %s' % (
+                pf, state.get('drivers_autoprobe'), spec['drivers_autoprobe']))
+        for vf in spec['vfs']:
+            have = vf_now.get(pf, {}).get(vf['vf'], {})
+            for field, want in vf.items():
+                if field == 'vf' or want is None:
+                    continue
+                got = have.get(field)
+                if field == 'vlan_proto' and got is None:
+                    got = '802.1Q'  # drivers without the VLAN list report only the 802.1Q tag
+                if got != want:
+                    problems.append('%s vf %d: %s is %r, expected %r' % (pf, vf['vf'], field, got, want))
+    return problems
+
+
+def run_sriov(params, check_mode=False, diff=False):
+    """hostnet.vif.sriov: VF counts and autoprobe through sysfs, per-VF settings through netlink."""
+    specs = build_sriov_specs(params)
+    timeout = float(params.get('wait_timeout') or 60)
+    lock, netns = _locked_session(params)
+    with _GcPaused(), lock, kern.Kernel(netns) as kernel:
+        links = kernel.dump_links()
+        states, vf_now = _sriov_state(kernel, specs, links)
+        check_sriov_against(specs, states)
+        plan = plan_sriov(specs, states, vf_now, links, kernel.addressed_indexes(), timeout)
+        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+        if diff:
+            result['diff'] = render_diff(plan, netns)
+        if check_mode or not plan.actions:
+            result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
+            return result
+        ctx = Context(kernel, netns, links)
+        done = apply_plan(ctx, plan.actions)
+        states, vf_now = _sriov_state(kernel, specs, kernel.dump_links())
+        problems = verify_sriov(specs, states, vf_now)
+        if problems:
+            errors = undo(ctx, done)
+            raise VifError("read-back after applying does not match the request (%s); %s" % (
+                '; '.join(problems), 'the changes were undone' if not errors else
+                'undoing also failed: ' + '; '.join(errors)))
+        result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
+        return result

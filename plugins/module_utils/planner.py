@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
-    AddLink, AddTap, ChangeLink, ChangeTap, DeleteLinks, SetDeviceOwner, SetHairpin, tap_from_state)
+    AddLink, AddTap, ChangeLink, ChangeTap, DeleteLinks, SetAutoprobe, SetDeviceOwner, SetHairpin, SetNumVfs, SetVf,
+    tap_from_state)
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.model import TAP_FIXED, TAP_FLAGS
 
 # Fields changeable in place; a spec value of None means "not managed".
@@ -214,3 +216,117 @@ def _predict_tap(spec, cur):
     tap.update(dict((k, v) for k, v in spec.items() if v is not None))
     tap['kind'] = 'tun'
     return tap
+
+
+# -- SR-IOV ---------------------------------------------------------------------------------------
+
+# Drivers that hand a VF to a VM or a user-space program: such a VF is in use whatever its netdev says.
+PASSTHROUGH_DRIVERS = ('vfio-pci', 'pci-stub', 'uio_pci_generic', 'igb_uio')
+VF_GROUPS = (('mac',), ('vlan', 'qos', 'vlan_proto'), ('spoofchk',), ('trust',), ('link_state',),
+             ('min_tx_rate', 'max_tx_rate'))
+# What a VF the kernel has just made reports (what an undo of settings on a new VF goes back to).
+_NORMAL = {'vlan_proto': '802.1Q', 'qos': 0, 'vlan': 0, 'min_tx_rate': 0, 'max_tx_rate': 0}
+
+
+def vf_usage(vf, links, addressed):
+    """Why a VF counts as in use (empty: it is not)."""
+    why = []
+    if vf.get('driver') in PASSTHROUGH_DRIVERS:
+        why.append('bound to %s (assigned to a VM or user-space program)' % vf['driver'])
+    for name in vf.get('netdevs') or []:
+        link = links.get(name)
+        if link is None:
+            continue
+        if link['admin_state'] == 'up' and link['index'] in addressed:
+            why.append('%s is up with addresses' % name)
+        if link.get('master'):
+            why.append('%s is enslaved to %s' % (name, link['master']))
+        uppers = sorted(lk['name'] for lk in links.values() if lk.get('lower') == name and lk['kind'] in (
+            'macvlan', 'macvtap'))
+        if uppers:
+            why.append('%s carries %s' % (name, ', '.join(uppers)))
+    return why
+
+
+def _vf_line(vf, links, addressed):
+    usage = vf_usage(vf, links, addressed)
+    return 'vf %d (%s%s%s): %s' % (vf['vf'], vf.get('pci_address'), ', ' + vf['driver'] if vf.get('driver') else '',
+                                   ', ' + '/'.join(vf.get('netdevs') or []) if vf.get('netdevs') else '',
+                                   '; '.join(usage) if usage else 'not in use')
+
+
+def _current(values, field):
+    value = values.get(field)
+    return _NORMAL.get(field) if value is None and field in _NORMAL else value
+
+
+def plan_sriov(specs, states, vf_now, links, addressed, timeout):
+    """Per PF: autoprobe, then the count (refused between two non-zero counts unless allow_reset:
+    the kernel makes it go through 0), then per-VF settings. Returns a Plan whose objects are the
+    PFs (kind 'sriov') for --diff."""
+    plan = Plan()
+    for spec in specs:
+        pf, state = spec['pf'], states[spec['pf']]
+        netdev = state.get('name')
+        now = vf_now.get(pf, {})
+        before = _sriov_view(pf, state, now)
+        after = _sriov_view(pf, state, now)
+        actions: list = []
+        autoprobe = state.get('drivers_autoprobe')
+        if spec['drivers_autoprobe'] is not None and spec['drivers_autoprobe'] != autoprobe:
+            actions.append(SetAutoprobe(pf, autoprobe, spec['drivers_autoprobe']))
+            autoprobe = after['drivers_autoprobe'] = spec['drivers_autoprobe']
+        old = state.get('numvfs') or 0
+        recreated = spec['num_vfs'] is not None and spec['num_vfs'] != old
+        if recreated:
+            new = spec['num_vfs']
+            if old and new and not spec['allow_reset']:
+                lines = [_vf_line(vf, links, addressed) for vf in state.get('vfs') or []]
+                raise VifError("%s: changing num_vfs from %d to %d must go through 0, which destroys all %d VFs: %s. "
+                               "Set allow_reset: true to do it (per-VF settings in vfs: are applied again afterwards)"
+                               % (pf, old, new, old, '; '.join(lines)), obj=pf, field='num_vfs', value=new)
+            destroyed = ['vf %d (%s)' % (vf['vf'], vf.get('pci_address')) for vf in state.get('vfs') or []]
+            actions.append(SetNumVfs(pf, netdev, old, new, bool(autoprobe), timeout, destroyed,
+                                     restore=dict((n, _settable(v)) for n, v in now.items()) if old else None))
+            after['numvfs'] = new
+            after['vfs'] = dict((n, {}) for n in range(new))
+            after['destroyed'] = old
+        for vf in spec['vfs']:
+            have = {} if recreated else now.get(vf['vf'], {})
+            new_values, old_values = {}, {}
+            for group in VF_GROUPS:
+                wanted = [f for f in group if vf[f] is not None]
+                if not wanted:
+                    continue
+                if not recreated and all(vf[f] == _current(have, f) for f in wanted):
+                    continue
+                for field in group:  # a group goes whole: the kernel takes vlan+qos+proto, both rates as one
+                    new_values[field] = vf[field] if vf[field] is not None else _current(have, field)
+                    old_values[field] = _current(have, field)
+            if new_values:
+                if not netdev:
+                    raise VifError("%s: per-VF settings are set over netlink on the PF's interface, and %s has none "
+                                   "in this network namespace" % (pf, pf), obj=pf, field='vfs')
+                actions.append(SetVf(pf, netdev, vf['vf'], new_values, None if recreated else old_values))
+                after['vfs'].setdefault(vf['vf'], {}).update(new_values)
+        if actions:
+            plan.actions.extend(actions)
+            plan.touch(pf, before, after)
+    return plan
+
+
+def _settable(values):
+    """The part of a VF's reported settings that can be written back."""
+    out = dict((f, values[f]) for f in ('mac', 'spoofchk', 'trust', 'link_state') if values.get(f) is not None)
+    if out.get('mac') == '00:00:00:00:00:00':  # no MAC set: nothing to put back
+        del out['mac']
+    out.update(vlan=values.get('vlan') or 0, qos=values.get('qos') or 0,
+               vlan_proto=values.get('vlan_proto') or '802.1Q')
+    if values.get('min_tx_rate') is not None or values.get('max_tx_rate') is not None:
+        out.update(min_tx_rate=values.get('min_tx_rate') or 0, max_tx_rate=values.get('max_tx_rate') or 0)
+    return out
+
+
+def _sriov_view(pf, state, now):
+    return {'kind': 'sriov', 'name': pf, 'numvfs': state.get('numvfs'), 'drivers_autoprobe': state.get(
+        'drivers_autoprobe'), 'vfs': dict((n, dict(v)) for n, v in now.items())}

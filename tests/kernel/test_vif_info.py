@@ -146,10 +146,12 @@ def test_vf_settings_parser_on_a_message_encoded_by_pyroute2():
         ('IFLA_VF_MAC', {'vf': 1, 'mac': '02:00:5e:00:00:aa'}), ('IFLA_VF_VLAN', {'vf': 1, 'vlan': 100, 'qos': 3}),
         ('IFLA_VF_SPOOFCHK', {'vf': 1, 'spoofchk': 1}), ('IFLA_VF_TRUST', {'vf': 1, 'trust': 0xffffffff}),
         ('IFLA_VF_LINK_STATE', {'vf': 1, 'link_state': 2}),
-        ('IFLA_VF_RATE', {'vf': 1, 'min_tx_rate': 0, 'max_tx_rate': 500})]})]})]
+        ('IFLA_VF_RATE', {'vf': 1, 'min_tx_rate': 0, 'max_tx_rate': 500}),
+        ('IFLA_VF_VLAN_LIST', {'attrs': [
+            ('IFLA_VF_VLAN_INFO', {'vf': 1, 'vlan': 100, 'qos': 3, 'proto': 0x88a8})]})]})]})]
     msg.encode()
     decoded = ifinfmsg(msg.data)
     decoded.decode()
     assert kernel.parse_vf_info(decoded) == [{
         'vf': 1, 'mac': '02:00:5e:00:00:aa', 'vlan': 100, 'qos': 3, 'min_tx_rate': 0, 'max_tx_rate': 500,
-        'spoofchk': True, 'trust': None, 'link_state': 'disable'}]
+        'spoofchk': True, 'trust': None, 'link_state': 'disable', 'vlan_proto': '802.1ad'}]

@@ -18,6 +18,8 @@ ENTRY_KEYS = {
     'taps': set(model.TAP_FIELDS),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),
+    'pfs': set(model.SRIOV_FIELDS),
+    'vfs': set(model.VF_FIELDS),
 }
 
 

@@ -9,12 +9,14 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hostnet.vif.plugins.doc_fragments.links import ModuleDocFragment
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue, pipeline
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
-from ansible_collections.hostnet.vif.plugins.modules import hairpin, macvlan, macvtap, reflective_relay, tap, vif_info
+from ansible_collections.hostnet.vif.plugins.modules import (
+    hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
 
 MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
            'macvtap': (macvtap, module_glue.link_argument_spec('macvtap')),
            'hairpin': (hairpin, module_glue.hairpin_argument_spec()),
            'tap': (tap, module_glue.tap_argument_spec()),
+           'sriov': (sriov, module_glue.sriov_argument_spec()),
            'reflective_relay': (reflective_relay, module_glue.relay_argument_spec()),
            'vif_info': (vif_info, module_glue.info_argument_spec())}
 

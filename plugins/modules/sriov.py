@@ -1,0 +1,156 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sriov
+short_description: SR-IOV virtual functions - counts through sysfs, per-VF settings through netlink
+version_added: 0.1.0
+description:
+  - Sets how many virtual functions (VFs) a physical function (PF) has (C(sriov_numvfs)), whether VF drivers bind
+    automatically (C(sriov_drivers_autoprobe)), and per VF the settings the PF's driver takes over netlink (MAC,
+    VLAN with QoS and protocol, spoof check, trust, link state, transmit rates).
+  - Validates everything before touching anything (the count against C(sriov_totalvfs), VF numbers against the count
+    the PF will have, unicast MACs, VLAN 0-4095, QoS 0-7, rates), plans, supports check mode and C(--diff), reads
+    back and verifies, and undoes what it did when a later step fails (a count change is undone by going back to
+    the old count and putting back the old VFs' settings).
+  - B(The reset rule.) The kernel changes a non-zero count only to 0 (EBUSY otherwise), and going to 0 destroys
+    every VF - with whatever uses them. A change between two non-zero counts is therefore refused unless
+    O(allow_reset=true); the refusal lists the existing VFs and which are in use (bound to vfio-pci or a similar
+    pass-through driver, a netdev that is up with addresses, enslaved to a bridge or bond, or carrying a macvlan or
+    macvtap). Check mode and C(--diff) say plainly that the VFs would be destroyed.
+  - After a count change the module waits, polling cheaply, until the VFs exist and, when drivers probe
+    automatically, have their driver (and so their netdev) - up to O(wait_timeout).
+  - sysfs is read and written in the PF's network namespace (O(netns)), where its interface is visible.
+author:
+  - hostnet.vif contributors (@hostnet)
+options:
+  pf:
+    description:
+      - The physical function, by interface name (C(eth1)) or PCI address (C(0000:03:00.0)). Mutually exclusive with
+        O(pfs).
+    type: str
+  num_vfs:
+    description: The number of VFs (0 removes them all); not managed when omitted.
+    type: int
+  drivers_autoprobe:
+    description: Whether VF drivers bind to new VFs automatically; not managed when omitted.
+    type: bool
+  allow_reset:
+    description:
+      - Allow a change between two non-zero counts, which destroys every existing VF (the kernel goes through 0).
+        The settings in O(vfs) are applied to the new VFs afterwards.
+    type: bool
+    default: false
+  vfs:
+    description:
+      - Per-VF settings, each a dictionary with C(vf) (the VF number, required) and any of C(mac) (unicast), C(vlan)
+        (0-4095; 0 removes the tag), C(qos) (0-7, needs a VLAN), C(vlan_proto) (C(802.1Q) or C(802.1ad)), C(spoofchk),
+        C(trust), C(link_state) (C(auto), C(enable), C(disable)), C(min_tx_rate), C(max_tx_rate) (Mbit/s; 0 means no
+        limit). Settings not given are left as they are.
+      - Not every driver implements every setting; a refusal names the VF and the setting.
+    type: list
+    elements: dict
+  pfs:
+    description:
+      - Several PFs, each a dictionary of O(pf), O(num_vfs), O(drivers_autoprobe), O(allow_reset) and O(vfs); top-level
+        O(num_vfs), O(drivers_autoprobe) and O(allow_reset) are defaults for entries.
+    type: list
+    elements: dict
+  wait_timeout:
+    description: Seconds to wait for VFs (and their drivers) to appear after a count change.
+    type: float
+    default: 60
+  netns:
+    description: Name of an existing network namespace where the PF's interface lives; never created.
+    type: str
+  lock_timeout:
+    description: Seconds to wait for another hostnet.vif run on the same host to finish.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    description: Reports the plan, including the VFs a reset would destroy, without changing anything.
+    support: full
+  diff_mode:
+    description: Shows each PF before and after (count, autoprobe, per-VF settings).
+    support: full
+  platform:
+    description: Linux with an SR-IOV capable PCIe device; pyroute2 on the managed host.
+    support: full
+    platforms: posix
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+notes:
+  - The count does not survive a reboot; see the collection's docs/sriov.md for making it persistent.
+  - Errors from the kernel are translated - ERANGE (above C(sriov_totalvfs)), EBUSY, EINVAL, ENOENT (no driver bound
+    to the PF), ENOSPC/ENOMEM (out of MSI-X vectors or bus numbers, a platform or firmware limit), EPERM/EACCES.
+seealso:
+  - module: hostnet.vif.vif_info
+  - module: hostnet.vif.macvtap
+'''
+
+EXAMPLES = r'''
+- name: Eight VFs on eth1, two of them with a MAC and a VLAN for VMs
+  hostnet.vif.sriov:
+    pf: eth1
+    num_vfs: 8
+    vfs:
+      - {vf: 0, mac: "02:00:00:00:10:00", vlan: 100, spoofchk: true, trust: false}
+      - {vf: 1, mac: "02:00:00:00:10:01", vlan: 100, qos: 3, max_tx_rate: 1000}
+
+- name: Grow from 4 to 16 VFs on a maintenance window (destroys the 4 existing VFs)
+  hostnet.vif.sriov:
+    pf: "0000:03:00.0"
+    num_vfs: 16
+    allow_reset: true
+    wait_timeout: 120
+'''
+
+RETURN = r'''
+actions:
+  description: The changes made (or, in check mode, that would be made), one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["echo 8 > /sys/class/net/eth1/device/sriov_numvfs", "ip link set eth1 vf 0 mac 02:00:00:00:10:00"]
+pfs:
+  description: Each PF after the task (in check mode, as it is now), as M(hostnet.vif.vif_info) reports SR-IOV PFs.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: "The PF's interface name (null when it has none in this namespace).", type: str,
+           returned: always}
+    pci_address: {description: "The PF's PCI address.", type: str, returned: always}
+    totalvfs: {description: The most VFs the device supports., type: int, returned: always}
+    numvfs: {description: The current number of VFs., type: int, returned: always}
+    drivers_autoprobe: {description: Whether VF drivers bind automatically., type: bool, returned: always}
+    vfs:
+      description: >-
+        Per VF - vf, pci_address, driver, netdevs, and the settings the PF reports over netlink (mac, vlan, qos,
+        vlan_proto, spoofchk, trust, link_state, min_tx_rate, max_tx_rate; null where the driver does not report one).
+      type: list
+      elements: dict
+      returned: always
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, sriov_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_sriov
+
+
+def main():
+    module = AnsibleModule(argument_spec=sriov_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
+    run(module, run_sriov)
+
+
+if __name__ == '__main__':
+    main()
