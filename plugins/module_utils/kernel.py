@@ -703,8 +703,11 @@ class Kernel:
         if values.get('mac') is not None:
             spec['mac'] = values['mac']
         if 'vlan' in values:
-            proto = {v: k for k, v in VLAN_PROTOS.items()}.get(values.get('vlan_proto') or '802.1Q')
-            spec['vlan'] = [{'vlan': values['vlan'] or 0, 'qos': values.get('qos') or 0, 'proto': proto}]
+            vlan = {'vlan': values['vlan'] or 0, 'qos': values.get('qos') or 0}
+            if (values.get('vlan_proto') or '802.1Q') == '802.1Q':
+                spec['vlan'] = vlan  # IFLA_VF_VLAN: what every driver takes (the list form made igb say EINVAL)
+            else:
+                spec['vlan'] = [dict(vlan, proto={v: k for k, v in VLAN_PROTOS.items()}[values['vlan_proto']])]
         for field in ('spoofchk', 'trust'):
             if values.get(field) is not None:
                 spec[field] = 1 if values[field] else 0

@@ -239,7 +239,8 @@ class VfNetlink:
         if 'mac' in spec:
             changes['mac'] = spec['mac']
         if 'vlan' in spec:
-            entry = spec['vlan'][0]
+            # IFLA_VF_VLAN (a dict: 802.1Q) or IFLA_VF_VLAN_LIST (a list of entries with a protocol)
+            entry = spec['vlan'][0] if isinstance(spec['vlan'], list) else dict(spec['vlan'], proto=0x8100)
             if entry['vlan'] > 4095 or entry['qos'] > 7 or (entry['qos'] and not entry['vlan']):
                 raise OSError(errno.EINVAL, 'bad vlan/qos')
             changes.update(vlan=entry['vlan'], qos=entry['qos'],
