@@ -20,6 +20,7 @@ import signal
 import time
 
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 LOCK_PATH = '/run/lock/hostnet-vif.lock'
@@ -666,3 +667,25 @@ class SetVf:
         if self.old:
             ctx.kernel.set_vf('undo: ' + self.describe(), self.pf_netdev, ctx.kernel.index_of(self.pf_netdev),
                               self.vf, self.old)
+
+
+class WriteFile:
+    """A configuration file on the host (atomic replace); undo puts back what was there, or removes it."""
+
+    verb = 'change'
+
+    def __init__(self, path, old, new):
+        self.obj = self.path = path
+        self.old, self.new = old, new
+
+    def describe(self):
+        return 'write %s' % self.path if self.new is not None else 'rm %s' % self.path
+
+    def do(self, ctx):
+        try:
+            persist.write_text(self.path, self.new)
+        except OSError as exc:
+            raise VifError("%s failed: %s" % (self.describe(), exc.strerror or exc), obj=self.path) from exc
+
+    def undo(self, ctx):
+        persist.write_text(self.path, self.old)

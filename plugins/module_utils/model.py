@@ -379,7 +379,8 @@ def check_taps_against(specs, current):
 
 # -- SR-IOV ---------------------------------------------------------------------------------------
 
-SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset')
+SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset', 'persist')
+PERSIST_CHOICES = ('none', 'systemd-networkd')
 VF_FIELDS = ('vf', 'mac', 'vlan', 'qos', 'vlan_proto', 'spoofchk', 'trust', 'link_state', 'min_tx_rate',
              'max_tx_rate')
 VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
@@ -433,6 +434,9 @@ def build_sriov_specs(params):
                 'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
                     merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
                 'vfs': _vf_specs(merged.get('vfs') or [], pf)}
+        spec['persist'] = merged.get('persist') or 'none'
+        if spec['persist'] not in PERSIST_CHOICES:
+            raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
         specs.append(spec)
     return specs
 

@@ -89,6 +89,8 @@ def sriov_argument_spec():
         vfs=dict(type='list', elements='dict'),
         pfs=dict(type='list', elements='dict'),
         wait_timeout=dict(type='float', default=60),
+        persist=dict(type='str', choices=['none', 'systemd-networkd']),
+        persist_dir=dict(type='path', default='/etc/systemd/network'),
     )
     return spec
 

@@ -18,6 +18,7 @@ import gc
 
 from ansible_collections.hostnet.vif.plugins.module_utils import facts
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils import relay
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     Context, HostLock, apply_plan, coalesce, tap_from_state, undo)
@@ -39,6 +40,8 @@ def _describe(obj):
     """One readable line per object for --diff."""
     if obj is None:
         return None
+    if obj.get('kind') == 'file':
+        return 'file %s:\n%s' % (obj['name'], obj['content'].rstrip('\n'))
     if obj.get('kind') == 'sriov':
         lines = ['SR-IOV PF %s: %s VFs, drivers_autoprobe %s%s' % (
             obj['name'], obj['numvfs'], 'on' if obj['drivers_autoprobe'] else 'off',
@@ -339,6 +342,18 @@ def _report_pf(state, settings, netns):
             'netns': netns}
 
 
+def _persisted(specs, states, directory):
+    """Per PF with persist: the file, and what systemd .link files cannot carry."""
+    out = []
+    for spec in specs:
+        if spec['persist'] != 'systemd-networkd':
+            continue
+        lost = sorted(set(f for vf in spec['vfs'] for f in persist.NOT_PERSISTABLE if vf.get(f) is not None))
+        out.append({'pf': spec['pf'], 'path': persist.link_file_name(directory, states[spec['pf']]['pci_address']),
+                    'not_persisted': lost})
+    return out
+
+
 def verify_sriov(specs, states, vf_now):
     problems = []
     for spec in specs:
@@ -370,8 +385,10 @@ def run_sriov(params, check_mode=False, diff=False):
         links = kernel.dump_links()
         states, vf_now = _sriov_state(kernel, specs, links)
         check_sriov_against(specs, states)
-        plan = plan_sriov(specs, states, vf_now, links, kernel.addressed_indexes(), timeout)
-        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+        plan = plan_sriov(specs, states, vf_now, links, kernel.addressed_indexes(), timeout,
+                          params.get('persist_dir') or persist.DEFAULT_DIR)
+        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions],
+                  'persisted': _persisted(specs, states, params.get('persist_dir') or persist.DEFAULT_DIR)}
         if diff:
             result['diff'] = render_diff(plan, netns)
         if check_mode or not plan.actions:

@@ -11,7 +11,8 @@ __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     AddLink, AddTap, ChangeLink, ChangeTap, DeleteLinks, SetAutoprobe, SetDeviceOwner, SetHairpin, SetNumVfs, SetVf,
-    tap_from_state)
+    WriteFile, tap_from_state)
+from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.model import TAP_FIXED, TAP_FLAGS
 
@@ -260,7 +261,7 @@ def _current(values, field):
     return _NORMAL.get(field) if value is None and field in _NORMAL else value
 
 
-def plan_sriov(specs, states, vf_now, links, addressed, timeout):
+def plan_sriov(specs, states, vf_now, links, addressed, timeout, persist_dir=persist.DEFAULT_DIR):
     """Per PF: autoprobe, then the count (refused between two non-zero counts unless allow_reset:
     the kernel makes it go through 0), then per-VF settings. Returns a Plan whose objects are the
     PFs (kind 'sriov') for --diff."""
@@ -312,6 +313,15 @@ def plan_sriov(specs, states, vf_now, links, addressed, timeout):
         if actions:
             plan.actions.extend(actions)
             plan.touch(pf, before, after)
+        if spec['persist'] == 'systemd-networkd':
+            path = persist.link_file_name(persist_dir, state['pci_address'])
+            count = spec['num_vfs'] if spec['num_vfs'] is not None else (state.get('numvfs') or 0)
+            text = persist.render_sriov_link(state['pci_address'], count, spec['vfs'])
+            old_text = persist.read_text(path)
+            if text != old_text:
+                plan.actions.append(WriteFile(path, old_text, text))
+                plan.touch(path, None if old_text is None else {'kind': 'file', 'name': path, 'content': old_text},
+                           {'kind': 'file', 'name': path, 'content': text})
     return plan
 
 

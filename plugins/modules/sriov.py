@@ -58,14 +58,28 @@ options:
     elements: dict
   pfs:
     description:
-      - Several PFs, each a dictionary of O(pf), O(num_vfs), O(drivers_autoprobe), O(allow_reset) and O(vfs); top-level
-        O(num_vfs), O(drivers_autoprobe) and O(allow_reset) are defaults for entries.
+      - Several PFs, each a dictionary of O(pf), O(num_vfs), O(drivers_autoprobe), O(allow_reset), O(persist) and
+        O(vfs); top-level O(num_vfs), O(drivers_autoprobe), O(allow_reset) and O(persist) are defaults for entries.
     type: list
     elements: dict
   wait_timeout:
     description: Seconds to wait for VFs (and their drivers) to appear after a count change.
     type: float
     default: 60
+  persist:
+    description:
+      - V(systemd-networkd) also writes a systemd C(.link) file (in O(persist_dir), named after the PF's PCI address)
+        that sets the VF count (C(SR-IOVVirtualFunctions=)) and the per-VF settings (C([SR-IOV]) sections) when the
+        PF appears at boot; systemd-udevd applies it (systemd 251 or later). The file matches the PF by its PCI path
+        and repeats the default naming policies, since a matching C(.link) file replaces C(99-default.link).
+      - C(.link) files have no keys for C(min_tx_rate) and C(max_tx_rate); RV(persisted[].not_persisted) lists them.
+      - V(none) (the default when omitted) leaves persistence alone.
+    type: str
+    choices: [none, systemd-networkd]
+  persist_dir:
+    description: Directory for the O(persist) files.
+    type: path
+    default: /etc/systemd/network
   netns:
     description: Name of an existing network namespace where the PF's interface lives; never created.
     type: str
@@ -87,7 +101,7 @@ attributes:
 requirements:
   - pyroute2 >= 0.7 on the managed host
 notes:
-  - The count does not survive a reboot; see the collection's docs/sriov.md for making it persistent.
+  - The count written to sysfs does not survive a reboot; O(persist=systemd-networkd) writes the file that makes it.
   - Errors from the kernel are translated - ERANGE (above C(sriov_totalvfs)), EBUSY, EINVAL, ENOENT (no driver bound
     to the PF), ENOSPC/ENOMEM (out of MSI-X vectors or bus numbers, a platform or firmware limit), EPERM/EACCES.
 seealso:
@@ -96,6 +110,14 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Four VFs on eth2, also at every boot (a systemd .link file)
+  hostnet.vif.sriov:
+    pf: eth2
+    num_vfs: 4
+    persist: systemd-networkd
+    vfs:
+      - {vf: 0, mac: "02:00:00:00:20:00", trust: true}
+
 - name: Eight VFs on eth1, two of them with a MAC and a VLAN for VMs
   hostnet.vif.sriov:
     pf: eth1
@@ -119,6 +141,17 @@ actions:
   type: list
   elements: str
   sample: ["echo 8 > /sys/class/net/eth1/device/sriov_numvfs", "ip link set eth1 vf 0 mac 02:00:00:00:10:00"]
+persisted:
+  description: Per PF with O(persist=systemd-networkd), the file and the settings it cannot carry.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    pf: {description: The PF as the task names it., type: str, returned: always}
+    path: {description: The C(.link) file., type: str, returned: always}
+    not_persisted: {description: "Per-VF settings given in O(vfs) that C(.link) files cannot carry.", type: list,
+                    elements: str, returned: always}
+  sample: [{"pf": "eth2", "path": "/etc/systemd/network/70-hostnet-vif-sriov-0000-03-00.0.link", "not_persisted": []}]
 pfs:
   description: Each PF after the task (in check mode, as it is now), as M(hostnet.vif.vif_info) reports SR-IOV PFs.
   returned: always

@@ -197,3 +197,60 @@ def test_emulator_a_vf_as_pf_and_a_pf_without_driver():
         assert 'no driver is bound to the PF' in refused['msg'] and '(ENOENT)' in refused['msg']
         return True
     assert emulated_host(no_driver, driver=None)
+
+
+# The keys systemd.link(5) documents for the sections the module writes (systemd 252).
+LINK_KEYS = {
+    'Match': {'Path'},
+    'Link': {'NamePolicy', 'AlternativeNamesPolicy', 'MACAddressPolicy', 'SR-IOVVirtualFunctions'},
+    'SR-IOV': {'VirtualFunction', 'MACAddress', 'VLANId', 'QualityOfService', 'VLANProtocol', 'MACSpoofCheck', 'Trust',
+               'LinkState'},
+}
+
+
+def parse_link_file(text):
+    """Sections in order as systemd reads them (repeated [SR-IOV] sections kept apart)."""
+    sections = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        if line.startswith('['):
+            sections.append((line.strip('[]'), {}))
+            continue
+        key, value = line.split('=', 1)
+        assert key in LINK_KEYS[sections[-1][0]], key
+        sections[-1][1][key] = value
+    return sections
+
+
+def test_emulator_persist_writes_a_systemd_link_file_idempotently(tmp_path):
+    """On the emulator: persist: systemd-networkd renders the .link file systemd-udevd applies at boot
+    (keys checked against systemd.link(5); systemd-udevd cannot run here), with check mode, diff,
+    idempotence, and the rates it cannot carry reported."""
+    directory = str(tmp_path)
+
+    def body(host):
+        params = {'pf': 'pfemu0', 'num_vfs': 2, 'persist': 'systemd-networkd', 'persist_dir': directory,
+                  'vfs': [{'vf': 0, 'mac': '02:00:5e:00:10:00', 'vlan': 100, 'qos': 3, 'spoofchk': False,
+                           'trust': True, 'link_state': 'disable', 'max_tx_rate': 100}, {'vf': 1, 'vlan': 7}]}
+        predicted = pipeline.run_sriov(params, check_mode=True, diff=True)
+        path = os.path.join(directory, '70-hostnet-vif-sriov-0000-03-00.0.link')
+        assert not os.path.exists(path) and 'write ' + path in predicted['actions']
+        result = pipeline.run_sriov(params, diff=True)
+        assert result['diff'] == predicted['diff'] and 'file %s:' % path in result['diff']['after']
+        assert result['persisted'] == [{'pf': 'pfemu0', 'path': path, 'not_persisted': ['max_tx_rate']}]
+        with open(path) as handle:
+            sections = parse_link_file(handle.read())
+        assert sections == [
+            ('Match', {'Path': 'pci-' + PCI_PF}),
+            ('Link', {'NamePolicy': 'keep kernel database onboard slot path',
+                      'AlternativeNamesPolicy': 'database onboard slot path', 'MACAddressPolicy': 'persistent',
+                      'SR-IOVVirtualFunctions': '2'}),
+            ('SR-IOV', {'VirtualFunction': '0', 'MACAddress': '02:00:5e:00:10:00', 'VLANId': '100',
+                        'QualityOfService': '3', 'MACSpoofCheck': 'no', 'Trust': 'yes', 'LinkState': 'no'}),
+            ('SR-IOV', {'VirtualFunction': '1', 'VLANId': '7'})]
+        again = pipeline.run_sriov(params)
+        assert again['changed'] is False and again['actions'] == []
+        return True
+    assert emulated_host(body)
