@@ -122,3 +122,22 @@ def test_macvtap_passthru_on_a_vf_and_the_in_use_report():
         pipeline.run_sriov({'pf': PF, 'num_vfs': 2})
     assert '%s carries vm0tap' % vf_netdev in err.value.msg
     pipeline.run_links({'name': 'vm0tap', 'lower': vf_netdev, 'state': 'absent'}, 'macvtap')
+
+
+def test_a_pf_in_a_named_network_namespace():
+    """sysfs shows a namespace's own devices: with netns, the module reads and writes the PF's
+    attributes through a sysfs mounted inside that namespace."""
+    subprocess.run(['ip', 'netns', 'add', 'hvq-pf'], check=True)
+    try:
+        subprocess.run(['ip', 'link', 'set', PF, 'netns', 'hvq-pf'], check=True)
+        with pytest.raises(VifError) as err:
+            pipeline.run_sriov({'pf': PF, 'num_vfs': 1})
+        assert 'no such network device in this namespace' in err.value.msg
+        result = pipeline.run_sriov({'pf': PF, 'num_vfs': 2, 'netns': 'hvq-pf'})
+        assert result['pfs'][0]['numvfs'] == 2 and result['pfs'][0]['netns'] == 'hvq-pf'
+        assert [vf['driver'] for vf in result['pfs'][0]['vfs']] == ['igbvf', 'igbvf']
+        assert pipeline.run_sriov({'pf': PF, 'num_vfs': 2, 'netns': 'hvq-pf'})['changed'] is False
+        pipeline.run_sriov({'pf': PF, 'num_vfs': 0, 'netns': 'hvq-pf'})
+    finally:
+        subprocess.run(['ip', '-n', 'hvq-pf', 'link', 'set', PF, 'netns', '1'], check=False)
+        subprocess.run(['ip', 'netns', 'del', 'hvq-pf'], check=False)
