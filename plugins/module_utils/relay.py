@@ -170,7 +170,9 @@ def observe(kernel, netns, spec, links, frames=5, timeout=1.0, probe_allowed=Tru
     started = time.monotonic()
     result = {'lower': spec['name'], 'netns': netns, 'expect': spec['expect'], 'method': None,
               'reflective_relay': None, 'evidence': {}, 'reason': None}
-    obstacle = probe_obstacle(spec['name'], links) if spec['method'] != 'lldp' else None
+    # In check mode without the probe, nothing is refused: the device may be brought up by an
+    # earlier task of the same run (that check mode did not carry out).
+    obstacle = probe_obstacle(spec['name'], links) if spec['method'] != 'lldp' and probe_allowed else None
     if spec['method'] in ('lldp', 'auto'):
         verdict, info = lldp_verdict(netns, spec['name'])
         result['lldp'] = info
@@ -207,10 +209,10 @@ def contradiction(result):
 def run_relays(kernel, netns, params, check_mode):
     specs = build_relay_specs(params)
     links = kernel.dump_links()
-    for spec in specs:  # every refusal before the first probe
-        if spec['method'] != 'lldp':
-            probe_obstacle(spec['name'], links)
     allowed = not check_mode or to_bool(params.get('probe_in_check_mode') or False, 'probe_in_check_mode')
+    for spec in specs:  # every refusal before the first probe
+        if spec['method'] != 'lldp' and allowed:
+            probe_obstacle(spec['name'], links)
     results = [observe(kernel, netns, spec, links, params.get('frames', 5), float(params.get('timeout', 1.0)),
                        allowed) for spec in specs]
     problems = [text for text in (contradiction(r) for r in results) if text]

@@ -49,6 +49,9 @@ def test_built_tarball_installs_and_runs_a_module(tmp_path, netns):
                    'plugins/module_utils/pipeline.py', 'plugins/module_utils/probe.py', 'plugins/filter/topology.py',
                    'plugins/doc_fragments/links.py', 'meta/runtime.yml', 'meta/execution-environment.yml',
                    'requirements.txt', 'bindep.txt', 'playbooks/lab.yml', 'playbooks/tasks/lab_cell.yml',
+                   'plugins/connection/netns.py', 'plugins/filter/profile_diff.py',
+                   'roles/host_profile/tasks/main.yml', 'roles/host_profile/meta/argument_specs.yml',
+                   'playbooks/site.yml', 'playbooks/profiles/vepa_edge.yml',
                    'README.md', 'CHANGELOG.rst'):
         assert (root / needed).is_file(), needed
     for unwanted in ('.venv', '.build', '.git', 'tests/output'):

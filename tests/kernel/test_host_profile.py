@@ -1,0 +1,71 @@
+"""The host_profile role and playbooks/site.yml through the hostnet.vif.netns connection: a
+namespace wired to a Linux-bridge switch is the inventory host. Each ready profile converges,
+a second run changes nothing, the result is what the profile says (read back with iproute2), and
+the relay expectation of vepa_edge fails loudly when the switch does not hairpin."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, links, sh
+
+from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+
+BIN = os.path.dirname(sys.executable)
+
+
+def site(host, profile, *extra, check=False):
+    inventory = {'vm_hosts': {'hosts': {host: {
+        'ansible_connection': 'hostnet.vif.netns', 'ansible_python_interpreter': sys.executable,
+        'ansible_become': False, 'hostnet_profile': profile, 'profile_uplink': 'uplink'}}}}
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', '/dev/stdin', os.path.join(REPO, 'playbooks', 'site.yml')]
+    cmd += (['--check', '--diff'] if check else []) + list(extra)
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')
+    done = subprocess.run(cmd, input=json.dumps(inventory), capture_output=True, text=True, env=env, cwd=REPO,
+                          check=False)
+    recap = re.search(r'%s\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)' % re.escape(host),
+                      done.stdout)
+    assert recap, done.stdout[-3000:] + done.stderr[-2000:]
+    return done, dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, recap.groups())))
+
+
+def macv(ns):
+    return dict((name, (link['linkinfo']['info_kind'], link['linkinfo']['info_data']['mode']))
+                for name, link in links(ns).items()
+                if link.get('linkinfo', {}).get('info_kind') in ('macvlan', 'macvtap'))
+
+
+@pytest.mark.parametrize('profile, expected', [
+    ('vepa_edge', {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa')}),
+    ('bridge_local', {'vm0tap': ('macvtap', 'bridge'), 'vm1tap': ('macvtap', 'bridge'),
+                      'hostside': ('macvlan', 'bridge')}),
+    ('private_isolated', {'tenant0': ('macvlan', 'private'), 'tenant1': ('macvlan', 'private')}),
+])
+def test_profile_converges_then_changes_nothing(switched, profile, expected):
+    host, switch = switched
+    pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=True))  # what vepa_edge requires
+    sh('ip', '-n', host, 'link', 'set', 'uplink', 'down')  # lowers_up brings it up
+    predicted, recap = site(host, profile, check=True)
+    assert recap['failed'] == 0 and recap['changed'] > 0 and macv(host) == {}, predicted.stdout[-3000:]
+    done, recap = site(host, profile)
+    assert recap['failed'] == 0 and recap['changed'] > 0, done.stdout[-3000:]
+    assert macv(host) == expected and 'UP' in links(host)['uplink']['flags']
+    assert 'is as its profile says' in done.stdout
+    again, recap = site(host, profile)
+    assert recap['failed'] == 0 and recap['changed'] == 0, again.stdout[-3000:]
+
+
+def test_vepa_edge_fails_loudly_when_the_switch_does_not_hairpin(switched):
+    host, switch = switched
+    pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=False))
+    done, recap = site(host, 'vepa_edge')
+    assert recap['failed'] == 1
+    assert 'VEPA endpoints on uplink cannot reach each other' in done.stdout
+
+
+def test_a_missing_namespace_is_unreachable_with_a_clear_message():
+    done, recap = site('hvt-no-such-namespace', 'vepa_edge')
+    assert recap['unreachable'] == 1 and 'network namespace' in done.stdout and 'does not exist' in done.stdout
