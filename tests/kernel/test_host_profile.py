@@ -46,7 +46,8 @@ def macv(ns):
 ])
 def test_profile_converges_then_changes_nothing(switched, profile, expected):
     host, switch = switched
-    pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=True))  # what vepa_edge requires
+    # what the profile's relay expectation wants: vepa_edge requires hairpin, private_isolated forbids it
+    pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=profile != 'private_isolated'))
     sh('ip', '-n', host, 'link', 'set', 'uplink', 'down')  # lowers_up brings it up
     predicted, recap = site(host, profile, check=True)
     assert recap['failed'] == 0 and recap['changed'] > 0 and macv(host) == {}, predicted.stdout[-3000:]

@@ -1,0 +1,66 @@
+"""Molecule verifier (testinfra, ansible backend: commands run inside the instance's network
+namespace through the hostnet.vif.netns connection). Tests behaviour with real frames between the
+profile's endpoints, not just configuration: VEPA endpoints reach each other through a switch that
+hairpins; private ones never (broadcast nor unicast) on a switch port that does not hairpin; the
+host reaches its bridge-mode macvtap guests through its own bridge-mode macvlan."""
+
+import json
+import os
+import sys
+import uuid
+
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ['MOLECULE_INVENTORY_FILE']).get_hosts('all')
+
+SCENARIO = os.environ['HOSTNET_SCENARIO']
+FRAMES = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], 'tests', 'kernel', 'frames.py')
+PY = sys.executable
+
+
+def links(host):
+    out = host.check_output('ip -j -d link show')
+    return dict((link['ifname'], link) for link in json.loads(out))
+
+
+def mode_of(link):
+    return link['linkinfo']['info_kind'], link['linkinfo']['info_data']['mode']
+
+
+def frames_between(host, sender, receiver, reader=None, dst=None):
+    """Source MACs the receiver saw of frames the sender sent to the receiver's MAC (or to dst)."""
+    have = links(host)
+    src, dst = have[sender]['address'], dst or have[receiver]['address']
+    tag = uuid.uuid4().hex[:12]
+    listen = reader or '%s %s recv %s 1.5 %s' % (PY, FRAMES, receiver, tag)
+    script = '%s > /run/hvmol-%s.out & sleep 0.5; %s %s send %s %s %s %s 3; wait; cat /run/hvmol-%s.out' % (
+        listen.replace('TAG', tag), tag, PY, FRAMES, sender, src, dst, tag, tag)
+    out = host.check_output("sh -c '%s'" % script)
+    return set(line for line in out.split() if line != 'READY')
+
+
+def test_the_profile_is_in_place(host):
+    have = links(host)
+    expected = {
+        'vepa_edge': {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa')},
+        'bridge_local': {'vm0tap': ('macvtap', 'bridge'), 'vm1tap': ('macvtap', 'bridge'),
+                         'hostside': ('macvlan', 'bridge')},
+        'private_isolated': {'tenant0': ('macvlan', 'private'), 'tenant1': ('macvlan', 'private')},
+    }[SCENARIO]
+    assert dict((name, mode_of(have[name])) for name in expected) == expected
+    assert 'UP' in have['uplink']['flags']
+
+
+def test_endpoints_reach_each_other_as_the_mode_says(host):
+    have = links(host)
+    if SCENARIO == 'vepa_edge':  # the switch port hairpins (platform hairpin: true)
+        assert frames_between(host, 'vepa0', 'vepa1') == {have['vepa0']['address']}
+    elif SCENARIO == 'private_isolated':  # never: private mode, and a switch port that does not hairpin
+        assert frames_between(host, 'tenant0', 'tenant1') == set()
+        assert frames_between(host, 'tenant0', 'tenant1', dst='ff:ff:ff:ff:ff:ff') == set()
+    else:  # the host reaches a bridge-mode guest: frames from hostside read from vm0tap's device
+        info = host.ansible('hostnet.vif.vif_info', 'kinds=macvtap', check=False)
+        device = dict((link['name'], link['device']['path']) for link in info['vif']['links'])['vm0tap']
+        reader = '%s %s tapread %s 1.5 TAG' % (PY, FRAMES, device)
+        assert frames_between(host, 'hostside', 'vm0tap', reader=reader) == {have['hostside']['address']}
