@@ -65,7 +65,7 @@ def ip_batch(names, links):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--hosts', default='10,25,50')
     parser.add_argument('--links', type=int, default=20)
     parser.add_argument('--forks', type=int, default=10)

@@ -379,11 +379,6 @@ class ChangeLink:
         self._apply(ctx, 1)
 
     def undo(self, ctx):
-        if any(f in self.changes and self.changes[f][0] is None for f in ('owner', 'group')):
-            # TUNSETOWNER/TUNSETGROUP cannot unset (-1 is EINVAL): remake the device as it was.
-            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, ctx.kernel.index_of(self.obj))
-            AddTap(dict(tap_from_state(self.link), restore_index=self.link['index'])).do(ctx)
-            return
         self._apply(ctx, 0)
 
 

@@ -110,44 +110,49 @@ def normalise_file_mode(value, obj=None):
     return '%04o' % int(text, 8)
 
 
+def task_entries(params, list_key, one_key, noun, fields, per_entry_only=()):
+    """The objects a task declares: the entries of ``list_key``, or one object made of the top-level
+    options when ``one_key`` is given instead. Each entry must be a dictionary of known ``fields``;
+    top-level values are defaults for what an entry leaves out. Returns (position or None, merged)."""
+    entries = params.get(list_key)
+    if entries is not None and params.get(one_key) is not None:
+        raise VifError("give either %s (one %s) or %s (a list), not both" % (one_key, noun, list_key), field=list_key)
+    if entries is None:
+        if params.get(one_key) is None:
+            raise VifError("%s (one %s) or %s (a list) is required" % (one_key, noun, list_key), field=one_key)
+        return [(None, dict((k, params.get(k)) for k in fields))]
+    for field in per_entry_only:
+        if params.get(field) is not None:
+            raise invalid(field, params[field], "is per %s: set it inside each %s: entry" % (noun, list_key))
+    merged = []
+    for position, entry in enumerate(entries):
+        where = '%s[%d]' % (list_key, position)
+        if not isinstance(entry, dict):
+            raise invalid(where, entry, "each entry must be a dictionary of %s options" % noun)
+        unknown = sorted(set(entry) - set(fields))
+        if unknown:
+            raise invalid(where, unknown[0], "unknown option for a %s; valid options: %s" % (noun, ', '.join(fields)))
+        merged.append((position, dict((k, entry.get(k) if entry.get(k) is not None else params.get(k))
+                                      for k in fields)))
+    return merged
+
+
+def _unique(specs, key):
+    seen = set()
+    for spec in specs:
+        if spec[key] in seen:
+            raise invalid(key, spec[key], "appears twice in this task")
+        seen.add(spec[key])
+    return specs
+
+
 def build_link_specs(params, kind):
     """Task arguments -> list of link specs (dicts). One link (top-level name) or many (links:)."""
     allowed = LINK_FIELDS + (DEVICE_FIELDS if kind == 'macvtap' else ())
-    entries = params.get('links')
-    if entries is not None and params.get('name') is not None:
-        raise VifError("give either name (one link) or links (a list), not both", field='links')
-    if entries is None:
-        if params.get('name') is None:
-            if params.get('purge'):
-                entries = []
-            else:
-                raise VifError("name (one link) or links (a list) is required", field='name')
-        else:
-            entries = [dict((k, params.get(k)) for k in allowed)]
-    else:
-        for field in PER_LINK_ONLY:
-            if params.get(field) is not None:
-                raise invalid(field, params[field], "is per link: set it inside each links: entry")
-    specs = []
-    seen: dict = {}
-    for position, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise invalid('links[%d]' % position, entry, "each entry must be a dictionary of link options")
-        unknown = sorted(set(entry) - set(allowed))
-        if unknown:
-            raise invalid('links[%d]' % position, unknown[0], "unknown option for a %s link; valid options: %s"
-                          % (kind, ', '.join(allowed)))
-        merged = {}
-        for field in allowed:
-            value = entry.get(field)
-            merged[field] = value if value is not None else params.get(field)
-        spec = _link_spec(merged, kind, position if params.get('links') is not None else None)
-        if spec['name'] in seen:
-            raise invalid('name', spec['name'], "appears twice in this task (links entries %d and %d)"
-                          % (seen[spec['name']] + 1, position + 1))
-        seen[spec['name']] = position
-        specs.append(spec)
-    return specs
+    if params.get('links') is None and params.get('name') is None and params.get('purge'):
+        return []  # purge alone: remove every link of this kind on the lower device
+    entries = task_entries(params, 'links', 'name', '%s link' % kind, allowed, PER_LINK_ONLY)
+    return _unique([_link_spec(merged, kind, position) for position, merged in entries], 'name')
 
 
 def _link_spec(entry, kind, position):
@@ -295,36 +300,9 @@ TAP_FIXED = ('mode', 'multi_queue')
 
 
 def build_tap_specs(params):
-    """Task arguments -> tap specs. One device (top-level name) or many (taps:); top-level values
-    are defaults for entries."""
-    entries = params.get('taps')
-    if entries is not None and params.get('name') is not None:
-        raise VifError("give either name (one device) or taps (a list), not both", field='taps')
-    if entries is None:
-        if params.get('name') is None:
-            raise VifError("name (one device) or taps (a list) is required", field='name')
-        entries = [dict((k, params.get(k)) for k in TAP_FIELDS)]
-        single = True
-    else:
-        single = False
-        for field in ('name', 'mac'):
-            if params.get(field) is not None:
-                raise invalid(field, params[field], "is per device: set it inside each taps: entry")
-    specs, seen = [], set()
-    for position, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise invalid('taps[%d]' % position, entry, "each entry must be a dictionary of tap options")
-        unknown = sorted(set(entry) - set(TAP_FIELDS))
-        if unknown:
-            raise invalid('taps[%d]' % position, unknown[0],
-                          "unknown option; valid options: %s" % ', '.join(TAP_FIELDS))
-        merged = dict((k, entry.get(k) if entry.get(k) is not None else params.get(k)) for k in TAP_FIELDS)
-        spec = _tap_spec(merged, None if single else position)
-        if spec['name'] in seen:
-            raise invalid('name', spec['name'], "appears twice in this task")
-        seen.add(spec['name'])
-        specs.append(spec)
-    return specs
+    """Task arguments -> tap specs. One device (top-level name) or many (taps:)."""
+    entries = task_entries(params, 'taps', 'name', 'tap device', TAP_FIELDS, ('name', 'mac'))
+    return _unique([_tap_spec(merged, position) for position, merged in entries], 'name')
 
 
 def _tap_spec(entry, position):
@@ -401,44 +379,24 @@ def _whole(value, field, low, high, obj):
 
 def build_sriov_specs(params):
     """Task arguments -> one spec per PF (by netdev name or PCI address). Top-level num_vfs,
-    drivers_autoprobe and allow_reset are defaults for pfs: entries; vfs: is per PF."""
-    entries = params.get('pfs')
-    if entries is not None and params.get('pf') is not None:
-        raise VifError("give either pf (one physical function) or pfs (a list), not both", field='pfs')
-    if entries is None:
-        if params.get('pf') is None:
-            raise VifError("pf (one physical function) or pfs (a list) is required", field='pf')
-        entries = [dict((k, params.get(k)) for k in SRIOV_FIELDS)]
-    elif params.get('vfs') is not None:
-        raise invalid('vfs', params['vfs'], "is per physical function: set it inside each pfs: entry")
-    specs, seen = [], set()
-    for position, entry in enumerate(entries):
-        where = 'pfs[%d]' % position
-        if not isinstance(entry, dict):
-            raise invalid(where, entry, "each entry must be a dictionary of SR-IOV options")
-        unknown = sorted(set(entry) - set(SRIOV_FIELDS))
-        if unknown:
-            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(SRIOV_FIELDS))
-        merged = dict((k, entry.get(k) if entry.get(k) is not None else params.get(k)) for k in SRIOV_FIELDS)
-        merged['vfs'] = entry.get('vfs')
+    drivers_autoprobe, allow_reset and persist are defaults for pfs: entries; vfs: is per PF."""
+    specs = []
+    for _position, merged in task_entries(params, 'pfs', 'pf', 'physical function', SRIOV_FIELDS, ('vfs',)):
         pf = merged['pf']
         if not isinstance(pf, str) or not pf:
             raise invalid('pf', pf, "a PF's interface name or PCI address (such as 0000:03:00.0) is required")
         pf = pf.strip().lower() if re.match(r'^[0-9A-Fa-f]{4}:', pf) else check_ifname(pf, 'pf')
-        if pf in seen:
-            raise invalid('pf', pf, "appears twice in this task")
-        seen.add(pf)
         count = merged.get('num_vfs')
         spec = {'pf': pf, 'allow_reset': to_bool(merged.get('allow_reset'), 'allow_reset', pf),
                 'num_vfs': None if count is None else _whole(count, 'num_vfs', 0, 65535, pf),
                 'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
                     merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
-                'vfs': _vf_specs(merged.get('vfs') or [], pf)}
-        spec['persist'] = merged.get('persist') or 'none'
+                'vfs': _vf_specs(merged.get('vfs') or [], pf),
+                'persist': merged.get('persist') or 'none'}
         if spec['persist'] not in PERSIST_CHOICES:
             raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
         specs.append(spec)
-    return specs
+    return _unique(specs, 'pf')
 
 
 def _vf_specs(entries, pf):

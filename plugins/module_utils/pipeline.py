@@ -89,6 +89,14 @@ def render_diff(plan, netns):
     }
 
 
+def plan_result(plan, netns, diff):
+    """What every module returns about its plan: changed, the ip-style actions, and the diff."""
+    result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
+    if diff:
+        result['diff'] = render_diff(plan, netns)
+    return result
+
+
 def _locked_session(params):
     netns = params.get('netns')
     kern.check_netns(netns)
@@ -166,9 +174,7 @@ def _run_links(params, kind, check_mode, diff):
         managed = [s['name'] for s in specs if s['state'] == 'present' and kind == 'macvtap']
         devices = device_state(netns, current, managed) if managed else {}
         plan = plan_links(specs, current, kind, purge_lowers, devices)
-        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
-        if diff:
-            result['diff'] = render_diff(plan, netns)
+        result = plan_result(plan, netns, diff)
         present = [s['name'] for s in specs if s['state'] == 'present']
         if check_mode or not plan.actions:
             view = dict((n, plan.after.get(n) or current.get(n)) for n in present)
@@ -217,9 +223,7 @@ def _run_hairpin(params, check_mode, diff):
         current = kernel.dump_links()
         check_hairpin_against(specs, current)
         plan = plan_hairpin(specs, current)
-        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
-        if diff:
-            result['diff'] = render_diff(plan, netns)
+        result = plan_result(plan, netns, diff)
         if not check_mode and plan.actions:
             def problems(after):
                 return ['%s: hairpin is %s, expected %s' % (s['name'], after[s['name']].get('hairpin'), s['hairpin'])
@@ -279,9 +283,7 @@ def _run_taps(params, check_mode, diff):
         current = kernel.dump_links()
         check_taps_against(specs, current)
         plan = plan_taps(specs, current)
-        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions]}
-        if diff:
-            result['diff'] = render_diff(plan, netns)
+        result = plan_result(plan, netns, diff)
         present = [s['name'] for s in specs if s['state'] == 'present']
         if check_mode or not plan.actions:
             result['taps'] = [_predicted_tap(plan.after.get(n), current.get(n), netns) for n in present]
@@ -387,10 +389,8 @@ def run_sriov(params, check_mode=False, diff=False):
         check_sriov_against(specs, states)
         plan = plan_sriov(specs, states, vf_now, links, kernel.addressed_indexes(), timeout,
                           params.get('persist_dir') or persist.DEFAULT_DIR)
-        result = {'changed': bool(plan.actions), 'actions': [a.describe() for a in plan.actions],
-                  'persisted': _persisted(specs, states, params.get('persist_dir') or persist.DEFAULT_DIR)}
-        if diff:
-            result['diff'] = render_diff(plan, netns)
+        result = plan_result(plan, netns, diff)
+        result['persisted'] = _persisted(specs, states, params.get('persist_dir') or persist.DEFAULT_DIR)
         if check_mode or not plan.actions:
             result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
             return result
