@@ -47,14 +47,23 @@ def test_the_profile_is_in_place(host):
         'bridge_local': {'vm0tap': ('macvtap', 'bridge'), 'vm1tap': ('macvtap', 'bridge'),
                          'hostside': ('macvlan', 'bridge')},
         'private_isolated': {'tenant0': ('macvlan', 'private'), 'tenant1': ('macvlan', 'private')},
+        'host_profile': {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa'), 'hostside': ('macvlan', 'bridge'),
+                         'vm0tap': ('macvtap', 'bridge')},
     }[SCENARIO]
     assert dict((name, mode_of(have[name])) for name in expected) == expected
     assert 'UP' in have['uplink']['flags']
+    if SCENARIO == 'host_profile':
+        taps = dict((name, have[name]['linkinfo']['info_data']) for name in ('vnet0', 'vnet1'))
+        assert [(t['type'], t['vnet_hdr'], t['multi_queue']) for t in taps.values()] == [
+            ('tap', True, False), ('tap', True, True)]
+        assert have['vnet0']['master'] == have['vnet1']['master'] == 'br0'
+        ports = dict((name, have[name]['linkinfo']['info_slave_data']['hairpin']) for name in ('vnet0', 'vnet1'))
+        assert ports == {'vnet0': True, 'vnet1': False}
 
 
 def test_endpoints_reach_each_other_as_the_mode_says(host):
     have = links(host)
-    if SCENARIO == 'vepa_edge':  # the switch port hairpins (platform hairpin: true)
+    if SCENARIO in ('vepa_edge', 'host_profile'):  # the switch port hairpins (platform hairpin: true)
         assert frames_between(host, 'vepa0', 'vepa1') == {have['vepa0']['address']}
     elif SCENARIO == 'private_isolated':  # never: private mode, and a switch port that does not hairpin
         assert frames_between(host, 'tenant0', 'tenant1') == set()
