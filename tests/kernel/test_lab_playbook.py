@@ -53,4 +53,8 @@ def test_an_interrupted_lab_is_cleaned_up_by_the_next_run():
         line = '%-8s %-8s %-7s %-10s %-9s %s' % (mode, hairpin, relay, reachable, reachable, 'ok')
         assert line in done.stdout, line
     assert 'all 6 cells as expected' in done.stdout
+    # part two: each ready profile applied by host_profile to its own namespace host (netns connection)
+    for line in ('vepa_edge: vepa0, vepa1', 'bridge_local: hostside, vm0tap, vm1tap',
+                 'private_isolated: tenant0, tenant1'):
+        assert line in done.stdout, line
     assert _lab_namespaces() == []
