@@ -279,12 +279,9 @@ def run_in_netns(netns, func, *args, private_sysfs=False):
 
 
 def read_sysfs(netns, reader, *args):
-    """Run ``reader(sysfs_root, *args)`` against the sysfs *of a network namespace* (sysfs shows
-    the net devices of the namespace that mounted it). Without a namespace, /sys is read directly."""
-    if not netns:
-        return reader('/sys', *args)
+    """in_sysfs for readers: a failure is an error about the namespace, in words."""
     try:
-        return run_in_netns(netns, reader, *args, private_sysfs=True)
+        return in_sysfs(netns, reader, *args)
     except OSError as exc:
         raise VifError("reading sysfs in namespace %r failed: %s" % (netns, exc), field='netns',
                        value=netns) from exc
@@ -467,8 +464,9 @@ def wait_sriov(sysfs, pf, count, need_drivers, timeout):
 
 
 def in_sysfs(netns, func, *args):
-    """``func(sysfs_root, *args)`` against the sysfs of a network namespace (None: the module's own
-    /sys). Kernel errors come back as OSError with the errno."""
+    """``func(sysfs_root, *args)`` against the sysfs of a network namespace (sysfs shows the net
+    devices of the namespace that mounted it; None: the module's own /sys, read directly). Kernel
+    errors come back as OSError with the errno."""
     if not netns:
         return func('/sys', *args)
     return run_in_netns(netns, func, *args, private_sysfs=True)
