@@ -152,9 +152,9 @@ MEANING = {
     ('required', False): ("VEPA endpoints on {lower} cannot reach each other: the switch port does not reflect "
                           "frames back ({evidence}); enable reflective relay / hairpin on the switch port, or use "
                           "bridge mode for endpoints that must talk to each other"),
-    ('forbidden', True): ("the switch port behind {lower} reflects frames back ({evidence}): VEPA endpoints on it "
-                          "reach each other through the switch; turn reflective relay / hairpin off on that port, or "
-                          "use private mode where endpoints must stay isolated"),
+    ('forbidden', True): ("the switch port behind {lower} reflects frames back ({evidence}): endpoints on it can "
+                          "reach each other through the switch (VEPA endpoints fully; private ones by unicast, which "
+                          "private mode does not stop); turn reflective relay / hairpin off on that port"),
 }
 
 
