@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation shared by hostnet.vif.macvlan and hostnet.vif.macvtap.
 
-DOCUMENTATION: the per-link options (top level; links entries take the same keys), the task
-options and attributes. DEVICE: macvtap's character-device options.
+DOCUMENTATION: the per-link options (top level; links entries take the same keys), purge and
+the attributes (netns and lock_timeout: the task fragment). DEVICE: macvtap's character-device options.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -80,11 +80,6 @@ options:
       - Mutually exclusive with O(name).
     type: list
     elements: dict
-  netns:
-    description:
-      - Name of an existing network namespace (as in C(ip netns list), a file under C(/run/netns)) to operate in.
-      - A missing namespace is an error; it is never created.
-    type: str
   purge:
     description:
       - Also delete links of this kind on the lower devices named in the task (O(lower) and each entry's lower)
@@ -93,12 +88,6 @@ options:
         links takes a fraction of a second.
     type: bool
     default: false
-  lock_timeout:
-    description:
-      - Seconds to wait for another hostnet.vif run on the same host (for example an overlapping AWX job)
-        to finish. Runs on one host are serialised so neither sees or undoes the other's half-made changes.
-    type: float
-    default: 120
 attributes:
   check_mode:
     description: Reports the plan (actions, diff, predicted links) without changing anything.

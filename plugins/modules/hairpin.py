@@ -40,13 +40,8 @@ options:
       hairpin:
         description: On or off for this port; the top-level O(hairpin) when omitted.
         type: bool
-  netns:
-    description: Name of an existing network namespace to operate in; never created.
-    type: str
-  lock_timeout:
-    description: Seconds to wait for another hostnet.vif run on the same host to finish.
-    type: float
-    default: 120
+extends_documentation_fragment:
+  - hostnet.vif.task
 attributes:
   check_mode:
     description: Reports the plan without changing anything.

@@ -22,6 +22,7 @@ author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
   - hostnet.vif.links
+  - hostnet.vif.task
 seealso:
   - module: hostnet.vif.macvtap
   - module: hostnet.vif.hairpin

@@ -26,6 +26,7 @@ author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
   - hostnet.vif.links
+  - hostnet.vif.task
   - hostnet.vif.links.device
 notes:
   - There is no udev rule here; ownership set by this module lasts as long as the link. Recreating the

@@ -68,13 +68,8 @@ options:
         runs only when this is true; otherwise the result is C(reflective_relay=null).
     type: bool
     default: false
-  netns:
-    description: Name of an existing network namespace the lower devices live in; never created.
-    type: str
-  lock_timeout:
-    description: Seconds to wait for another hostnet.vif run on the same host to finish.
-    type: float
-    default: 120
+extends_documentation_fragment:
+  - hostnet.vif.task
 attributes:
   check_mode:
     description: Reports C(reflective_relay=null) unless O(probe_in_check_mode) is true.

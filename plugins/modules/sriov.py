@@ -80,13 +80,8 @@ options:
     description: Directory for the O(persist) files.
     type: path
     default: /etc/systemd/network
-  netns:
-    description: Name of an existing network namespace where the PF's interface lives; never created.
-    type: str
-  lock_timeout:
-    description: Seconds to wait for another hostnet.vif run on the same host to finish.
-    type: float
-    default: 120
+extends_documentation_fragment:
+  - hostnet.vif.task
 attributes:
   check_mode:
     description: Reports the plan, including the VFs a reset would destroy, without changing anything.

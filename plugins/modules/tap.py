@@ -78,13 +78,8 @@ options:
         top-level values serve as defaults for entries. An unknown key is an error naming it.
     type: list
     elements: dict
-  netns:
-    description: Name of an existing network namespace to operate in; never created.
-    type: str
-  lock_timeout:
-    description: Seconds to wait for another hostnet.vif run on the same host to finish.
-    type: float
-    default: 120
+extends_documentation_fragment:
+  - hostnet.vif.task
 attributes:
   check_mode:
     description: Reports the plan without changing anything.

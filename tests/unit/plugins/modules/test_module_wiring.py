@@ -1,12 +1,12 @@
 """The modules are wiring only: documentation matches the argument spec, errors reach fail_json."""
 
+import importlib
 import json
 
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.doc_fragments.links import ModuleDocFragment
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue, pipeline
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
@@ -27,8 +27,10 @@ def test_documented_options_are_the_argument_spec(name):
     doc = yaml.safe_load(module.DOCUMENTATION)
     documented = dict(doc.get('options', {}))
     for fragment in doc.get('extends_documentation_fragment', []):
-        part = fragment.split('.')[3] if fragment.count('.') == 3 else 'DOCUMENTATION'
-        documented.update(yaml.safe_load(getattr(ModuleDocFragment, part.upper()))['options'])
+        names = fragment.split('.')  # hostnet.vif.<fragment>[.<part>]
+        source = importlib.import_module('ansible_collections.hostnet.vif.plugins.doc_fragments.' + names[2])
+        part = names[3] if len(names) == 4 else 'DOCUMENTATION'
+        documented.update(yaml.safe_load(getattr(source.ModuleDocFragment, part.upper()))['options'])
     assert set(documented) == set(spec)
     for option, rules in spec.items():
         assert documented[option].get('type', 'str') == rules.get('type', 'str'), option
