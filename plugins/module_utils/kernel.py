@@ -226,6 +226,20 @@ def _read_macvtap_sysfs(sysfs, names):
     return found
 
 
+def child_payload(read_fd, pid):
+    """What a forked child wrote as JSON on its pipe before exiting (reaped here); a child that
+    died without writing gives {'error': ...}."""
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return json.loads(b''.join(chunks).decode() or '{"error": "the child process died"}')
+
+
 def run_in_netns(netns, func, *args, private_sysfs=False):
     """Run ``func(*args)`` inside a named network namespace and return its JSON-able result.
 
@@ -262,15 +276,7 @@ def run_in_netns(netns, func, *args, private_sysfs=False):
         finally:
             os._exit(code)
     os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    payload = json.loads(b''.join(chunks).decode() or '{"error": "the child process died"}')
+    payload = child_payload(read_fd, pid)
     if payload.get('errno'):
         raise OSError(payload['errno'], payload['error'])
     if 'error' in payload:

@@ -316,15 +316,8 @@ def emulated_host(body, pf='pfemu0', refuse=(), **options):
         os.write(write_fd, json.dumps(payload, default=str).encode())
         os._exit(code)
     os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    payload = json.loads(b''.join(chunks).decode() or '{"error": "the emulated host died"}')
+    from ansible_collections.hostnet.vif.plugins.module_utils.kernel import child_payload
+    payload = child_payload(read_fd, pid)
     if 'error' in payload:
         raise AssertionError('in the emulated host:\n' + payload['error'])
     return payload['ok']
