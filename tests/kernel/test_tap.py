@@ -41,10 +41,10 @@ def test_create_as_asked_then_second_run_writes_nothing(bridged, writes):
         assert oracle[name]['master'] == 'br0' and 'UP' in oracle[name]['flags']
     assert oracle['vnet1']['mtu'] == 1400 and oracle['vnet1']['address'] == '02:00:5e:00:03:01'
     assert result['taps'][0]['owner'] == 65534 and result['taps'][0]['bridge'] == 'br0'
-    before = snapshot(bridged)
+    before = settled_snapshot(bridged)
     del writes[:]
     again = pipeline.run_taps(params)
-    assert again['changed'] is False and writes == [] and snapshot(bridged) == before
+    assert again['changed'] is False and writes == [] and settled_snapshot(bridged) == before
 
 
 def test_packet_info_is_off_unless_asked_and_tun_mode(ns):
@@ -90,14 +90,23 @@ def test_mode_and_multi_queue_recreate_keeping_everything_else(bridged):
 
 def test_check_mode_changes_nothing_and_predicts(bridged, writes):
     params = dict(netns=bridged, bridge='br0', taps=[dict(name='p0'), dict(name='p1', vnet_hdr=True)])
-    before = snapshot(bridged)
+    before = settled_snapshot(bridged)
     predicted = pipeline.run_taps(params, check_mode=True, diff=True)
-    assert writes == [] and snapshot(bridged) == before
+    assert writes == [] and settled_snapshot(bridged) == before
     real = pipeline.run_taps(params, diff=True)
     assert predicted['actions'] == real['actions'] and predicted['diff'] == real['diff']
     for want, got in zip(predicted['taps'], real['taps']):
         for field in ('name', 'type', 'vnet_hdr', 'multi_queue', 'packet_info', 'bridge'):
             assert want[field] == got[field], field
+
+
+def settled_snapshot(ns):
+    """The snapshot without br0's carrier flags: the kernel derives a bridge's carrier from its
+    ports, asynchronously (linkwatch), so it may still be catching up with ports made a moment
+    ago. The bridge itself is never touched by these tasks; every other flag still counts."""
+    state = snapshot(ns)
+    state['br0']['flags'] = [f for f in state['br0']['flags'] if f not in ('NO-CARRIER', 'LOWER_UP')]
+    return state
 
 
 def test_rollback_restores_every_device(bridged, monkeypatch):
@@ -106,7 +115,7 @@ def test_rollback_restores_every_device(bridged, monkeypatch):
     ns = bridged
     pipeline.run_taps(dict(netns=ns, taps=[dict(name='keep', bridge='br0', mtu=1400),
                                            dict(name='gone', vnet_hdr=True, owner='65534')]))
-    before = snapshot(ns)
+    before = settled_snapshot(ns)
     owners = dict((n, tun_data(ns, n).get('user')) for n in ('keep', 'gone'))
     real_add = apply.AddTap.do
 
@@ -120,7 +129,7 @@ def test_rollback_restores_every_device(bridged, monkeypatch):
                                                dict(name='keep', mtu=1280, owner='65534', vnet_hdr=True),
                                                dict(name='new2')]))
     assert 'undone' in err.value.msg
-    assert snapshot(ns) == before
+    assert settled_snapshot(ns) == before
     assert owners == {'keep': None, 'gone': 'nobody'}
     assert dict((n, tun_data(ns, n).get('user')) for n in ('keep', 'gone')) == owners
     assert tun_data(ns, 'gone')['vnet_hdr'] is True and tun_data(ns, 'keep')['vnet_hdr'] is False
