@@ -16,7 +16,9 @@ IFLA_VFINFO_LIST), never this collection's code:
   ``refuse`` -> EOPNOTSUPP (igb, for example, refuses link_state).
 
 ``emulated_host(body, **options)`` runs ``body(host)`` in a child process that owns the private
-namespaces; everything disappears with it.
+namespaces; everything disappears with it. ``hold_instance`` (also this file run as a script) keeps
+an emulated PF, counts and VF netdevs only, in a named network namespace until it is killed: the
+sriov_passthru molecule scenario's instance.
 """
 
 import errno
@@ -326,13 +328,30 @@ def emulated_host(body, pf='pfemu0', refuse=(), **options):
 def _child(body, pf, refuse, options):
     sys.path.insert(0, os.path.dirname(__file__))
     from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-    kern._unshare(kern.CLONE_NEWNS | kern.CLONE_NEWNET)
+    kern._unshare(kern.CLONE_NEWNET)
+    _sh('ip', 'link', 'set', 'lo', 'up')
+    fs_pid = _build_pf(kern, pf, options)
+    try:
+        netlink = VfNetlink(pf, refuse)
+        patch_kernel(kern, netlink)
+        return body(Host(pf, fs_pid, netlink))
+    finally:
+        os.kill(fs_pid, signal.SIGKILL)
+        os.waitpid(fs_pid, 0)
+
+
+def _build_pf(kern, pf, options):
+    """In the calling process's network namespace, and a private mount namespace of its own made
+    here: a sysfs of that network namespace on /sys, the PF stand-in and the VF netdev stand-ins
+    (veths), and the FUSE tree over the PF's sysfs directory, served by a child (returns its pid)
+    that dies with the caller."""
+    kern._unshare(kern.CLONE_NEWNS)
     kern._mount(None, '/', None, kern.MS_REC | kern.MS_PRIVATE)
     kern._mount('sysfs', '/sys', 'sysfs', 0)  # this network namespace's devices
-    _sh('ip', 'link', 'set', 'lo', 'up')
     _sh('ip', 'link', 'add', pf, 'type', 'veth', 'peer', 'name', pf + 'peer')
     for n in range(options.get('totalvfs', 7)):  # stand-ins for the VF netdevs igbvf would make
         _sh('ip', 'link', 'add', '%sv%d' % (pf, n), 'type', 'veth', 'peer', 'name', '%sp%d' % (pf, n))
+        _sh('ip', 'link', 'set', '%sp%d' % (pf, n), 'up')  # the wire's end: a VF has carrier once it is up
     mountpoint = os.path.realpath('/sys/class/net/' + pf)
     fs = PfFilesystem(pf, **options)
     fs_pid = os.fork()
@@ -342,18 +361,81 @@ def _child(body, pf, refuse, options):
             serve(fs, mountpoint)
         finally:
             os._exit(0)
+    deadline = time.monotonic() + 10
+    while not os.path.exists('/sys/class/net/%s/device/sriov_totalvfs' % pf):
+        if time.monotonic() > deadline:
+            os.kill(fs_pid, signal.SIGKILL)
+            raise RuntimeError('the FUSE emulator did not come up')
+        time.sleep(0.02)
+    # The PCI-address view (/sys/bus/pci/devices/<address>) of the emulated PF.
+    kern._mount('tmpfs', '/sys/bus/pci/devices', 'tmpfs', 0)
+    os.symlink('/sys/class/net/%s/device' % pf, '/sys/bus/pci/devices/' + PCI_PF)
+    return fs_pid
+
+
+# -- a long-lived emulated host inside a named network namespace (molecule's sriov_passthru) --------
+
+def hold_instance(netns, pidfile, pf='pfemu0', **options):
+    """Start a background process that joins network namespace ``netns``, builds the emulated PF
+    there in a mount namespace of its own and then holds it until it is killed (its FUSE server
+    dies with it: the VF stand-ins go with the namespace). Its pid is written to ``pidfile``:
+    /proc/<pid>/ns/mnt is the mount namespace to enter (the hostnet.vif.netns connection's
+    mount_namespace). Per-VF netlink settings are NOT emulated here (veths refuse them): this host
+    emulates VF counts and VF netdevs only. Returns once the PF is ready; raises if it is not.
+    A holder still running from an earlier start with the same pid file is stopped first."""
+    _stop_holder(pidfile)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            os.setsid()
+            # Nothing of the caller's stdio stays open here or in the FUSE server: whoever ran the
+            # caller (ansible's command module) waits for those pipes to close.
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            sys.path.insert(0, os.path.dirname(__file__))
+            from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+            ns_fd = os.open(kern.netns_path(netns), os.O_RDONLY)
+            kern._setns(ns_fd, kern.CLONE_NEWNET)
+            os.close(ns_fd)
+            _build_pf(kern, pf, options)
+            with open(pidfile, 'w') as handle:
+                handle.write('%d\n' % os.getpid())
+            os.write(write_fd, json.dumps({'ok': os.getpid()}).encode() + b'\n')
+        except BaseException:
+            os.write(write_fd, json.dumps({'error': traceback.format_exc()}).encode() + b'\n')
+            os._exit(1)
+        os.close(write_fd)
+        while True:
+            signal.pause()
+    os.close(write_fd)
+    with os.fdopen(read_fd, 'rb') as answers:  # one line: the FUSE server keeps the pipe open
+        answer = json.loads(answers.readline().decode() or '{"error": "the holder died"}')
+    if 'error' in answer:
+        raise RuntimeError('emulated SR-IOV host in %s: %s' % (netns, answer['error']))
+    return answer['ok']
+
+
+def _stop_holder(pidfile):
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists('/sys/class/net/%s/device/sriov_totalvfs' % pf):
-            if time.monotonic() > deadline:
-                raise RuntimeError('the FUSE emulator did not come up')
-            time.sleep(0.02)
-        # The PCI-address view (/sys/bus/pci/devices/<address>) of the emulated PF.
-        kern._mount('tmpfs', '/sys/bus/pci/devices', 'tmpfs', 0)
-        os.symlink('/sys/class/net/%s/device' % pf, '/sys/bus/pci/devices/' + PCI_PF)
-        netlink = VfNetlink(pf, refuse)
-        patch_kernel(kern, netlink)
-        return body(Host(pf, fs_pid, netlink))
-    finally:
-        os.kill(fs_pid, signal.SIGKILL)
-        os.waitpid(fs_pid, 0)
+        with open(pidfile) as handle:
+            pid = int(handle.read())
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            if b'sriov_emulator' not in handle.read():
+                return
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+
+
+if __name__ == '__main__':
+    import argparse
+    parser = argparse.ArgumentParser(description='Hold an emulated SR-IOV host in a network namespace.')
+    parser.add_argument('netns')
+    parser.add_argument('pidfile')
+    parser.add_argument('--pf', default='pfemu0')
+    parser.add_argument('--totalvfs', type=int, default=7)
+    cli = parser.parse_args()
+    print(hold_instance(cli.netns, cli.pidfile, pf=cli.pf, totalvfs=cli.totalvfs))
