@@ -2,13 +2,16 @@
 namespace through the hostnet.vif.netns connection). Tests behaviour with real frames between the
 profile's endpoints, not just configuration: VEPA endpoints reach each other through a switch that
 hairpins; private ones never (broadcast nor unicast) on a switch port that does not hairpin; the
-host reaches its bridge-mode macvtap guests through its own bridge-mode macvlan."""
+host reaches its bridge-mode macvtap guests through its own bridge-mode macvlan; passthru macvtaps
+own their (emulated) VFs: another link on a VF is refused and frames from the wire reach the VM's
+character device."""
 
 import json
 import os
 import sys
 import uuid
 
+import pytest
 import testinfra.utils.ansible_runner
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -49,9 +52,11 @@ def test_the_profile_is_in_place(host):
         'private_isolated': {'tenant0': ('macvlan', 'private'), 'tenant1': ('macvlan', 'private')},
         'host_profile': {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa'), 'hostside': ('macvlan', 'bridge'),
                          'vm0tap': ('macvtap', 'bridge')},
+        'sriov_passthru': {'pt-pfemu0v0': ('macvtap', 'passthru'), 'pt-pfemu0v1': ('macvtap', 'passthru')},
     }[SCENARIO]
     assert dict((name, mode_of(have[name])) for name in expected) == expected
-    assert 'UP' in have['uplink']['flags']
+    lowers = ['pfemu0v0', 'pfemu0v1'] if SCENARIO == 'sriov_passthru' else ['uplink']
+    assert [name for name in lowers if 'UP' in have[name]['flags']] == lowers
     if SCENARIO == 'host_profile':
         taps = dict((name, have[name]['linkinfo']['info_data']) for name in ('vnet0', 'vnet1'))
         assert [(t['type'], t['vnet_hdr'], t['multi_queue']) for t in taps.values()] == [
@@ -68,8 +73,30 @@ def test_endpoints_reach_each_other_as_the_mode_says(host):
     elif SCENARIO == 'private_isolated':  # never: private mode, and a switch port that does not hairpin
         assert frames_between(host, 'tenant0', 'tenant1') == set()
         assert frames_between(host, 'tenant0', 'tenant1', dst='ff:ff:ff:ff:ff:ff') == set()
+    elif SCENARIO == 'sriov_passthru':  # a frame on a VF's wire reaches the VM holding its passthru macvtap
+        reader = '%s %s tapread %s 1.5 TAG' % (PY, FRAMES, macvtap_device(host, 'pt-pfemu0v0'))
+        assert frames_between(host, 'pfemu0p0', 'pt-pfemu0v0', reader=reader) == {have['pfemu0p0']['address']}
     else:  # the host reaches a bridge-mode guest: frames from hostside read from vm0tap's device
-        info = host.ansible('hostnet.vif.vif_info', 'kinds=macvtap', check=False)
-        device = dict((link['name'], link['device']['path']) for link in info['vif']['links'])['vm0tap']
-        reader = '%s %s tapread %s 1.5 TAG' % (PY, FRAMES, device)
+        reader = '%s %s tapread %s 1.5 TAG' % (PY, FRAMES, macvtap_device(host, 'vm0tap'))
         assert frames_between(host, 'hostside', 'vm0tap', reader=reader) == {have['hostside']['address']}
+
+
+def macvtap_device(host, name):
+    info = host.ansible('hostnet.vif.vif_info', 'kinds=macvtap', check=False)
+    return dict((link['name'], link['device']['path']) for link in info['vif']['links'])[name]
+
+
+@pytest.mark.skipif(SCENARIO != 'sriov_passthru', reason='only the sriov_passthru scenario has VFs')
+def test_passthru_macvtaps_own_their_emulated_vfs(host):
+    """sriov_passthru only: the VF count is the emulated PF's (its sysfs, read through the
+    holder's mount namespace) and persisted; each passthru macvtap carries its VF's MAC, and the
+    kernel refuses a second link on a VF that a passthru macvtap holds."""
+    assert host.file('/sys/class/net/pfemu0/device/sriov_numvfs').content_string.strip() == '2'
+    persisted = host.file('/run/hvmol-sriov.persist/70-hostnet-vif-sriov-0000-03-00.0.link')
+    assert persisted.contains('SR-IOVVirtualFunctions=2')
+    have = links(host)
+    assert [have['pt-pfemu0v%d' % n]['address'] for n in (0, 1)] == [have['pfemu0v%d' % n]['address'] for n in (0, 1)]
+    refused = host.run('ip link add hvmol-extra link pfemu0v0 type macvlan mode bridge')
+    if refused.rc == 0:
+        host.run('ip link del hvmol-extra')
+    assert refused.rc != 0, 'a second link on a passthru lower was accepted'
