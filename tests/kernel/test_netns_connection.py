@@ -61,7 +61,7 @@ def test_commands_see_the_mounts_of_the_mount_namespace(holder):
 def test_a_holder_that_is_gone_makes_the_host_unreachable(holder):
     name, pid = holder
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):  # not our child to wait for: its namespaces go when it exits (even as a zombie)
+    for _attempt in range(100):  # not our child to wait for: its namespaces go when it exits (even as a zombie)
         if not os.path.exists('/proc/%d/ns/mnt' % pid):
             break
         time.sleep(0.05)
