@@ -17,10 +17,14 @@ from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
 BIN = os.path.dirname(sys.executable)
 
 
-def site(host, profile, *extra, check=False):
-    inventory = {'vm_hosts': {'hosts': {host: {
-        'ansible_connection': 'hostnet.vif.netns', 'ansible_python_interpreter': sys.executable,
-        'ansible_become': False, 'hostnet_profile': profile, 'profile_uplink': 'uplink'}}}}
+def site(host, profile, *extra, check=False, **host_vars):
+    """playbooks/site.yml on one namespace host with a ready profile (or, with profile None, the
+    host_vars' own host_profile_spec); the output and the host's recap counts."""
+    host_vars = dict({'ansible_connection': 'hostnet.vif.netns', 'ansible_python_interpreter': sys.executable,
+                      'ansible_become': False, 'profile_uplink': 'uplink'}, **host_vars)
+    if profile:
+        host_vars['hostnet_profile'] = profile
+    inventory = {'vm_hosts': {'hosts': {host: host_vars}}}
     cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', '/dev/stdin', os.path.join(REPO, 'playbooks', 'site.yml')]
     cmd += (['--check', '--diff'] if check else []) + list(extra)
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')
@@ -76,7 +80,7 @@ def test_a_missing_namespace_is_unreachable_with_a_clear_message():
 SYSTEMD_KEYS = {
     'NetDev': {'Name', 'Kind', 'MACAddress', 'MTUBytes'},
     'MACVLAN': {'Mode', 'SourceMACAddress'}, 'MACVTAP': {'Mode', 'SourceMACAddress'},
-    'Match': {'Name'}, 'Network': {'MACVLAN', 'MACVTAP', 'Bridge'},
+    'Match': {'Name'}, 'Network': {'MACVLAN', 'MACVTAP', 'Bridge'}, 'Link': {'ActivationPolicy'},
 }
 
 
@@ -99,7 +103,8 @@ def systemd_sections(path):
 def test_persist_systemd_networkd_renders_the_profile(switched, tmp_path):
     """bridge_local with host_profile_persist=systemd-networkd: check mode writes nothing, the run
     writes .netdev/.network files and the macvtap udev rule (keys checked against the systemd
-    manuals: networkd and udevd cannot run here), a second run changes nothing."""
+    manuals here; test_persist_networkd.py has systemd-networkd itself rebuild a profile from such
+    files, while udevd cannot run here), a second run changes nothing."""
     host, _switch = switched
     extra = ['-e', 'host_profile_persist=systemd-networkd', '-e', 'host_profile_persist_dir=%s' % tmp_path,
              '-e', 'host_profile_udev_dir=%s' % tmp_path, '-e', 'profile_qemu_user=nobody']
@@ -108,8 +113,11 @@ def test_persist_systemd_networkd_renders_the_profile(switched, tmp_path):
     done, recap = site(host, 'bridge_local', *extra)
     assert recap['failed'] == 0, done.stdout[-3000:]
     assert sorted(os.listdir(tmp_path)) == [
-        '70-hostnet-vif-hostside.netdev', '70-hostnet-vif-macvtap.rules', '70-hostnet-vif-uplink.network',
-        '70-hostnet-vif-vm0tap.netdev', '70-hostnet-vif-vm1tap.netdev']
+        '70-hostnet-vif-hostside.netdev', '70-hostnet-vif-hostside.network', '70-hostnet-vif-macvtap.rules',
+        '70-hostnet-vif-uplink.network', '70-hostnet-vif-vm0tap.netdev', '70-hostnet-vif-vm0tap.network',
+        '70-hostnet-vif-vm1tap.netdev', '70-hostnet-vif-vm1tap.network']
+    assert systemd_sections(tmp_path / '70-hostnet-vif-vm0tap.network') == [
+        ('Match', [('Name', 'vm0tap')]), ('Link', [('ActivationPolicy', 'up')])]
     assert systemd_sections(tmp_path / '70-hostnet-vif-vm0tap.netdev') == [
         ('NetDev', [('Name', 'vm0tap'), ('Kind', 'macvtap')]), ('MACVTAP', [('Mode', 'bridge')])]
     assert systemd_sections(tmp_path / '70-hostnet-vif-uplink.network') == [

@@ -1,0 +1,160 @@
+"""host_profile_persist: systemd-networkd, checked by systemd's own reading of the files: the
+profile is applied with persistence, then systemd-networkd (systemd 252, the machine's own binary)
+brings up a fresh namespace from the rendered files alone - a reboot - and the links it makes must
+be the ones the role made.
+
+networkd runs inside the fresh namespace only, in a private mount namespace of its own: /run is
+empty with the rendered files as /run/systemd/network, /etc/systemd/network is emptied, /sys is
+read-only (networkd then does not wait for udev, as in a container; no udevd runs here) and
+/dev/net/tun is mode 0666 as on a stock system (this container's is 0600, and networkd drops root).
+What networkd sends (IPv6 router solicitations) stays in the namespace: the uplink's far end is there.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import links, new_netns, del_netns, sh
+from test_host_profile import site
+
+NETWORKD = '/lib/systemd/systemd-networkd'
+
+SPEC = {
+    'lowers_up': ['uplink'],
+    'macvlan': [
+        {'name': 'vepa0', 'lower': 'uplink', 'mode': 'vepa'},
+        {'name': 'src0', 'lower': 'uplink', 'mode': 'source',
+         'source_macs': ['02:00:00:00:5c:01', '02:00:00:00:5c:02']},
+        {'name': 'hostside', 'lower': 'uplink', 'mode': 'bridge', 'mac': '02:00:00:00:aa:01', 'mtu': 1400},
+        {'name': 'spare0', 'lower': 'uplink', 'mode': 'private', 'admin_state': 'down'},
+    ],
+    'macvtap': [{'name': 'vm0tap', 'lower': 'uplink', 'mode': 'bridge', 'mac': '02:00:00:00:aa:02'}],
+    'taps': [
+        {'name': 'vnet0', 'bridge': 'br0', 'vnet_hdr': True, 'multi_queue': True, 'owner': 'nobody'},
+        {'name': 'vnet1', 'vnet_hdr': True},
+        {'name': 'tun0', 'mode': 'tun', 'admin_state': 'down'},
+    ],
+}
+NAMES = [entry['name'] for key in ('macvlan', 'macvtap', 'taps') for entry in SPEC[key]]
+MACS = {'hostside', 'vm0tap'}
+
+
+def view(ns):
+    """What the profile decides about each of its links, as iproute2 reads it back."""
+    have = links(ns)
+    out = {}
+    for name in NAMES:
+        link = have.get(name)
+        if link is None:
+            out[name] = None
+            continue
+        info = link.get('linkinfo', {})
+        data = info.get('info_data') or {}
+        out[name] = {
+            'kind': info.get('info_kind'), 'mode': data.get('mode'), 'lower': link.get('link'),
+            'up': 'UP' in link['flags'], 'mtu': link['mtu'], 'master': link.get('master'),
+            'sources': sorted(data.get('macaddr_data') or []),
+            'mac': link['address'] if name in MACS else None,
+            'tun': dict((key, data.get(key)) for key in ('type', 'pi', 'vnet_hdr', 'multi_queue', 'user', 'group')),
+        }
+    return out
+
+
+# The host's own bridge for its VMs' taps, as its owner persists it: networkd joins a tap to a
+# bridge (Bridge=) only when networkd itself creates that bridge from a .netdev.
+USER_BRIDGE = '[NetDev]\nName=br0\nKind=bridge\n'
+
+
+def run_networkd(ns, config_dir, until, timeout=15.0):
+    """systemd-networkd in namespace ``ns`` on the files of ``config_dir`` until ``until()`` holds
+    (or the timeout); then stopped. Returns its log."""
+    script = '; '.join([
+        'set -e', 'mount --make-rprivate /', 'mount -t tmpfs tmpfs /run',
+        'mkdir -p /run/systemd/network /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp',
+        'chown -R systemd-network:systemd-network /run/systemd/netif',
+        'mount --bind %s /run/systemd/network' % config_dir,
+        'if [ -d /etc/systemd/network ]; then mount -t tmpfs tmpfs /etc/systemd/network; fi',
+        'mount -o remount,ro /sys',
+        'mount -t tmpfs tmpfs /dev/net', 'mknod -m 0666 /dev/net/tun c 10 200',
+        'exec %s' % NETWORKD])
+    env = dict(os.environ, SYSTEMD_LOG_TARGET='console', SYSTEMD_LOG_LEVEL='info')
+    proc = subprocess.Popen(['ip', 'netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private',
+                             'sh', '-c', script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None and not until():
+            time.sleep(0.1)
+        time.sleep(0.5)  # let it finish what it started (a bridge join, an activation)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        log, _ = proc.communicate(timeout=15)
+    return log
+
+
+def test_networkd_rebuilds_the_profile_from_the_persisted_files(switched, tmp_path):
+    assert os.access(NETWORKD, os.X_OK), 'systemd-networkd is missing: scripts/setup installs it (package systemd)'
+    host, _switch = switched
+    sh('ip', '-n', host, 'link', 'add', 'br0', 'type', 'bridge')
+    persist_dir = tmp_path / 'network'
+    extra = ['-e', 'host_profile_persist=systemd-networkd', '-e', 'host_profile_persist_dir=%s' % persist_dir,
+             '-e', 'host_profile_udev_dir=%s' % (tmp_path / 'udev')]
+    done, recap = site(host, None, *extra, host_profile_spec=SPEC)
+    assert recap['failed'] == 0 and recap['changed'] > 0, done.stdout[-3000:]
+    applied = view(host)
+    assert all(applied.values()), applied
+
+    (persist_dir / '60-br0.netdev').write_text(USER_BRIDGE)
+    rebooted = new_netns('r')  # after the reboot: the uplink (a veth here) and the files, nothing else
+    try:
+        sh('ip', '-n', rebooted, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'far')
+        sh('ip', '-n', rebooted, 'link', 'set', 'far', 'up')
+        want = dict((name, state['up']) for name, state in applied.items())
+
+        def settled():
+            now = view(rebooted)
+            return all(now[name] is not None and now[name]['up'] == up for name, up in want.items())
+        log = run_networkd(rebooted, persist_dir, settled)
+        rebuilt = view(rebooted)
+        differences = dict((name, {'applied': applied[name], 'after reboot': rebuilt[name]})
+                           for name in NAMES if rebuilt[name] != applied[name])
+        assert differences == {}, json.dumps(differences, indent=1) + '\nnetworkd said:\n' + log[-3000:]
+    finally:
+        del_netns(rebooted)
+
+
+def test_files_of_what_the_profile_removes_go_too(switched, tmp_path):
+    """A stale .netdev would bring a removed link back at the next boot: an entry marked absent
+    takes its files with it (and its lower's .network when no link is left on it); with purge,
+    every file of ours the profile does not list goes. Check mode removes nothing."""
+    host, _switch = switched
+    sh('ip', '-n', host, 'link', 'add', 'br0', 'type', 'bridge')
+    persist_dir = tmp_path / 'network'
+    extra = ['-e', 'host_profile_persist=systemd-networkd', '-e', 'host_profile_persist_dir=%s' % persist_dir,
+             '-e', 'host_profile_udev_dir=%s' % (tmp_path / 'udev')]
+
+    def files():
+        return sorted(name[len('70-hostnet-vif-'):] for name in os.listdir(persist_dir))
+    _done, recap = site(host, None, *extra, host_profile_spec=SPEC)
+    everything = files()
+    assert 'vepa0.netdev' in everything and 'src0.network' in everything and 'tun0.netdev' in everything
+
+    absent = dict(SPEC, macvlan=[dict(SPEC['macvlan'][0], state='absent')] + SPEC['macvlan'][1:],
+                  taps=SPEC['taps'][:2] + [dict(SPEC['taps'][2], state='absent')])
+    _done, recap = site(host, None, *extra, check=True, host_profile_spec=absent)
+    assert recap['failed'] == 0 and files() == everything
+    done, recap = site(host, None, *extra, host_profile_spec=absent)
+    assert recap['failed'] == 0, done.stdout[-3000:]
+    assert files() == sorted(set(everything) - {'vepa0.netdev', 'vepa0.network', 'tun0.netdev', 'tun0.network'})
+
+    only_vm = {'lowers_up': ['uplink'], 'macvtap': SPEC['macvtap']}
+    done, recap = site(host, None, *extra, '-e', 'host_profile_purge=true', host_profile_spec=only_vm)
+    assert recap['failed'] == 0, done.stdout[-3000:]
+    assert files() == ['uplink.network', 'vm0tap.netdev', 'vm0tap.network']
+    assert 'vm0tap' in (persist_dir / '70-hostnet-vif-uplink.network').read_text()
+    assert 'src0' not in (persist_dir / '70-hostnet-vif-uplink.network').read_text()
+    _again, recap = site(host, None, *extra, '-e', 'host_profile_purge=true', host_profile_spec=only_vm)
+    assert recap['changed'] == 0
