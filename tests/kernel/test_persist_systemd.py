@@ -1,7 +1,9 @@
 """host_profile_persist: systemd-networkd, checked by systemd's own reading of the files: the
 profile is applied with persistence, then systemd-networkd (systemd 252, the machine's own binary)
 brings up a fresh namespace from the rendered files alone - a reboot - and the links it makes must
-be the ones the role made.
+be the ones the role made. udev (udevadm 252, unpacked by scripts/setup, never installed or run as
+a daemon here) applies the role's macvtap rule to a device node, and must give the profile's owner
+and mode.
 
 networkd runs inside the fresh namespace only, in a private mount namespace of its own: /run is
 empty with the rendered files as /run/systemd/network, /etc/systemd/network is emptied, /sys is
@@ -16,10 +18,11 @@ import signal
 import subprocess
 import time
 
-from conftest import links, new_netns, del_netns, sh
+from conftest import REPO, links, new_netns, del_netns, sh
 from test_host_profile import site
 
 NETWORKD = '/lib/systemd/systemd-networkd'
+UDEVADM = os.environ.get('HOSTNET_UDEVADM') or os.path.join(REPO, '.venv', 'udev', 'bin', 'udevadm')
 
 SPEC = {
     'lowers_up': ['uplink'],
@@ -158,3 +161,40 @@ def test_files_of_what_the_profile_removes_go_too(switched, tmp_path):
     assert 'src0' not in (persist_dir / '70-hostnet-vif-uplink.network').read_text()
     _again, recap = site(host, None, *extra, '-e', 'host_profile_purge=true', host_profile_spec=only_vm)
     assert recap['changed'] == 0
+
+
+def udev_gives(ns, rules_dir, link):
+    """(owner, octal mode) that udev's rules give the character device of macvtap ``link``:
+    `udevadm test` (which applies permissions) in a private mount namespace where /run holds the
+    rules of ``rules_dir``, the machine's /etc/udev/rules.d is hidden, and /dev is a tmpfs with
+    only that node in it - the machine's /dev is never touched."""
+    found = sh('ip', 'netns', 'exec', ns, 'sh', '-c', 'cd /sys/class/net/%s/macvtap && for d in *; do '
+               'echo "$d $(cat $d/dev)"; done' % link).stdout.split()
+    node, (major, minor) = found[0], found[1].split(':')
+    script = '; '.join([
+        'set -e', 'mount -t tmpfs tmpfs /run', 'mkdir -p /run/udev/rules.d',
+        'cp %s/*.rules /run/udev/rules.d/' % rules_dir,
+        'if [ -d /etc/udev/rules.d ]; then mount -t tmpfs tmpfs /etc/udev/rules.d; fi',
+        'mount -t tmpfs tmpfs /dev', 'mknod -m 666 /dev/null c 1 3',
+        'mknod -m 600 /dev/%s c %s %s' % (node, major, minor),
+        '%s test --action=add /sys/class/macvtap/%s >/dev/null 2>&1' % (UDEVADM, node),
+        'stat -c "%%U %%a" /dev/%s' % node])
+    out = sh('ip', 'netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script)
+    owner, mode = out.stdout.split()
+    return owner, mode
+
+
+def test_udev_gives_macvtap_devices_the_profiles_ownership(switched, tmp_path):
+    """bridge_local's macvtaps belong to the QEMU user with mode 0660: the rule the role writes
+    makes udev set exactly that on the device node when it appears (at boot, or when recreated)."""
+    assert os.access(UDEVADM, os.X_OK), 'udevadm is missing: scripts/setup unpacks it (%s)' % UDEVADM
+    host, _switch = switched
+    extra = ['-e', 'host_profile_persist=systemd-networkd', '-e', 'host_profile_persist_dir=%s' % tmp_path,
+             '-e', 'host_profile_udev_dir=%s' % (tmp_path / 'udev'), '-e', 'profile_qemu_user=nobody']
+    done, recap = site(host, 'bridge_local', *extra)
+    assert recap['failed'] == 0, done.stdout[-3000:]
+    assert [udev_gives(host, tmp_path / 'udev', link) for link in ('vm0tap', 'vm1tap')] == [('nobody', '660')] * 2
+    # and the rule is what decides: without it the node keeps the kernel's root 600
+    (tmp_path / 'none').mkdir()
+    (tmp_path / 'none' / 'empty.rules').write_text('')
+    assert udev_gives(host, tmp_path / 'none', 'vm0tap') == ('root', '600')
