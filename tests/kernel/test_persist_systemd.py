@@ -16,13 +16,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
-from conftest import REPO, links, new_netns, del_netns, sh
+from conftest import links, new_netns, del_netns, sh
 from test_host_profile import site
 
 NETWORKD = '/lib/systemd/systemd-networkd'
-UDEVADM = os.environ.get('HOSTNET_UDEVADM') or os.path.join(REPO, '.venv', 'udev', 'bin', 'udevadm')
+UDEVADM = os.environ.get('HOSTNET_UDEVADM') or os.path.join(sys.prefix, 'udev', 'bin', 'udevadm')
 
 SPEC = {
     'lowers_up': ['uplink'],

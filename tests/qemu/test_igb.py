@@ -5,6 +5,7 @@ are the ones the emulator of tests/kernel gives."""
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from sriov_emulator import PfFilesystem  # noqa: E402
 
 PF = 'eth0'
 DEVICE = '/sys/class/net/%s/device' % PF
+# udevadm 252, unpacked by scripts/setup into the environment (the guest sees it over 9p)
+UDEVADM = os.environ.get('HOSTNET_UDEVADM') or os.path.join(sys.prefix, 'udev', 'bin', 'udevadm')
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +144,39 @@ def test_a_pf_in_a_named_network_namespace():
     finally:
         subprocess.run(['ip', '-n', 'hvq-pf', 'link', 'set', PF, 'netns', '1'], check=False)
         subprocess.run(['ip', 'netns', 'del', 'hvq-pf'], check=False)
+
+
+def test_udev_applies_the_persisted_link_file_as_at_boot():
+    """persist: systemd-networkd writes a .link file; udev itself - the net_setup_link builtin, run
+    by Debian's 80-net-setup-link.rules for the PF's add event (`udevadm test`, which applies it) -
+    must bring back the VF count and the per-VF settings once they are gone, as at boot."""
+    subprocess.run(['ip', 'link', 'set', PF, 'up'], check=True)
+    vfs = [{'vf': 0, 'mac': '02:00:5e:00:30:00', 'vlan': 42, 'qos': 3, 'spoofchk': False, 'trust': True},
+           {'vf': 1, 'mac': '02:00:5e:00:30:01'}]
+    os.makedirs('/run/udev/rules.d', exist_ok=True)
+    rules = '/run/udev/rules.d/80-net-setup-link.rules'
+    shutil.copy(os.path.join(os.path.dirname(os.path.dirname(UDEVADM)), 'lib', 'udev', 'rules.d',
+                             '80-net-setup-link.rules'), rules)
+    result = pipeline.run_sriov({'pf': PF, 'num_vfs': 2, 'vfs': vfs, 'persist': 'systemd-networkd',
+                                 'persist_dir': '/run/systemd/network'})
+    link_file = result['persisted'][0]['path']
+    fields = ('vf', 'mac', 'vlan', 'qos', 'spoofchk', 'trust')
+
+    def settings():
+        return [dict((k, vf.get(k)) for k in fields)
+                for vf in pipeline.run_info({'kinds': ['sriov']})['vif']['sriov'][0]['vfs']]
+    applied = settings()
+    assert [vf['mac'] for vf in applied] == ['02:00:5e:00:30:00', '02:00:5e:00:30:01']
+    try:
+        _write('sriov_numvfs', 0)  # the reboot: no VFs, no settings
+        assert settings() == []
+        done = subprocess.run([UDEVADM, 'test', '--action=add', '/sys/class/net/' + PF], capture_output=True,
+                              text=True, check=False)
+        assert 'Config file %s is applied' % link_file in done.stderr + done.stdout, done.stderr + done.stdout
+        deadline = time.monotonic() + 30
+        while _read(DEVICE + '/sriov_numvfs') != '2' and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert settings() == applied
+    finally:
+        os.unlink(rules)
+        os.unlink(link_file)
