@@ -16,9 +16,10 @@ IFLA_VFINFO_LIST), never this collection's code:
   ``refuse`` -> EOPNOTSUPP (igb, for example, refuses link_state).
 
 ``emulated_host(body, **options)`` runs ``body(host)`` in a child process that owns the private
-namespaces; everything disappears with it. ``hold_instance`` (also this file run as a script) keeps
-an emulated PF, counts and VF netdevs only, in a named network namespace until it is killed: the
-sriov_passthru molecule scenario's instance.
+namespaces; everything disappears with it. ``hold_instance`` keeps an emulated PF, counts and VF
+netdevs only, in a named network namespace until ``stop_holder``: the sriov_passthru host of the
+molecule scenario and of the lab. As a script: ``sriov_emulator.py hold NETNS PIDFILE`` and
+``sriov_emulator.py stop PIDFILE...``.
 """
 
 import errno
@@ -383,7 +384,7 @@ def hold_instance(netns, pidfile, pf='pfemu0', **options):
     mount_namespace). Per-VF netlink settings are NOT emulated here (veths refuse them): this host
     emulates VF counts and VF netdevs only. Returns once the PF is ready; raises if it is not.
     A holder still running from an earlier start with the same pid file is stopped first."""
-    _stop_holder(pidfile)
+    stop_holder(pidfile)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -418,24 +419,34 @@ def hold_instance(netns, pidfile, pf='pfemu0', **options):
     return answer['ok']
 
 
-def _stop_holder(pidfile):
+def stop_holder(pidfile):
+    """Stop the holder recorded in ``pidfile`` (if it is still one) and remove the file."""
     try:
         with open(pidfile) as handle:
             pid = int(handle.read())
         with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            if b'sriov_emulator' not in handle.read():
-                return
-        os.kill(pid, signal.SIGTERM)
+            if b'sriov_emulator' in handle.read():
+                os.kill(pid, signal.SIGTERM)
     except (OSError, ValueError):
-        return
+        pass
+    if os.path.exists(pidfile):
+        os.unlink(pidfile)
 
 
 if __name__ == '__main__':
     import argparse
-    parser = argparse.ArgumentParser(description='Hold an emulated SR-IOV host in a network namespace.')
-    parser.add_argument('netns')
-    parser.add_argument('pidfile')
-    parser.add_argument('--pf', default='pfemu0')
-    parser.add_argument('--totalvfs', type=int, default=7)
+    parser = argparse.ArgumentParser(description='An emulated SR-IOV host in a network namespace, for tests and labs.')
+    commands = parser.add_subparsers(dest='command', required=True)
+    hold = commands.add_parser('hold', help='start a holder in NETNS; its pid goes to PIDFILE')
+    hold.add_argument('netns')
+    hold.add_argument('pidfile')
+    hold.add_argument('--pf', default='pfemu0')
+    hold.add_argument('--totalvfs', type=int, default=7)
+    stop = commands.add_parser('stop', help='stop the holders of these pid files (missing ones are fine)')
+    stop.add_argument('pidfiles', nargs='*')
     cli = parser.parse_args()
-    print(hold_instance(cli.netns, cli.pidfile, pf=cli.pf, totalvfs=cli.totalvfs))
+    if cli.command == 'hold':
+        print(hold_instance(cli.netns, cli.pidfile, pf=cli.pf, totalvfs=cli.totalvfs))
+    else:
+        for path in cli.pidfiles:
+            stop_holder(path)

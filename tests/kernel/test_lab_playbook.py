@@ -55,6 +55,9 @@ def test_an_interrupted_lab_is_cleaned_up_by_the_next_run():
     assert 'all 6 cells as expected' in done.stdout
     # part two: each ready profile applied by host_profile to its own namespace host (netns connection)
     for line in ('vepa_edge: vepa0, vepa1', 'bridge_local: hostside, vm0tap, vm1tap',
-                 'private_isolated: tenant0, tenant1'):
+                 'private_isolated: tenant0, tenant1', 'sriov_passthru: pt-pfemu0v0, pt-pfemu0v1'):
         assert line in done.stdout, line
     assert _lab_namespaces() == []
+    # the emulated SR-IOV host is gone too: its holder, its pid file, its persisted .link
+    assert sh('pgrep', '-f', 'sriov_emulator.py hold hvlab-', check=False).stdout == ''
+    assert [name for name in os.listdir('/run') if name.startswith('hvlab-')] == []

@@ -34,7 +34,7 @@ def holder(tmp_path):
     pidfile = tmp_path / 'holder.pid'
     try:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-        subprocess.run([sys.executable, EMULATOR, name, str(pidfile), '--totalvfs=3'], check=True, env=env,
+        subprocess.run([sys.executable, EMULATOR, 'hold', name, str(pidfile), '--totalvfs=3'], check=True, env=env,
                        capture_output=True, timeout=60)
         pid = int(pidfile.read_text())
         yield name, pid
