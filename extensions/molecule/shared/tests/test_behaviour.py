@@ -37,8 +37,9 @@ def frames_between(host, sender, receiver, reader=None, dst=None):
     src, dst = have[sender]['address'], dst or have[receiver]['address']
     tag = uuid.uuid4().hex[:12]
     listen = reader or '%s %s recv %s 1.5 %s' % (PY, FRAMES, receiver, tag)
-    script = '%s > /run/hvmol-%s.out & sleep 0.5; %s %s send %s %s %s %s 3; wait; cat /run/hvmol-%s.out' % (
-        listen.replace('TAG', tag), tag, PY, FRAMES, sender, src, dst, tag, tag)
+    out_file = '/run/hvmol-%s.out' % tag
+    script = '%s > %s & sleep 0.5; %s %s send %s %s %s %s 3; wait; cat %s; rm -f %s' % (
+        listen.replace('TAG', tag), out_file, PY, FRAMES, sender, src, dst, tag, out_file, out_file)
     out = host.check_output("sh -c '%s'" % script)
     return set(line for line in out.split() if line != 'READY')
 
