@@ -95,7 +95,7 @@ def run_networkd(ns, config_dir, until, timeout=15.0):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-        log, _ = proc.communicate(timeout=15)
+        log = proc.communicate(timeout=15)[0]
     return log
 
 
