@@ -110,10 +110,11 @@ def normalise_file_mode(value, obj=None):
     return '%04o' % int(text, 8)
 
 
-def task_entries(params, list_key, one_key, noun, fields, per_entry_only=()):
+def task_entries(params, list_key, one_key, noun, fields, per_entry_only=(), bare_names=False):
     """The objects a task declares: the entries of ``list_key``, or one object made of the top-level
-    options when ``one_key`` is given instead. Each entry must be a dictionary of known ``fields``;
-    top-level values are defaults for what an entry leaves out. Returns (position or None, merged)."""
+    options when ``one_key`` is given instead. Each entry must be a dictionary of known ``fields``
+    (or, with ``bare_names``, just a name: {'name': entry}); top-level values are defaults for what
+    an entry leaves out. Returns (position or None, merged)."""
     entries = params.get(list_key)
     if entries is not None and params.get(one_key) is not None:
         raise VifError("give either %s (one %s) or %s (a list), not both" % (one_key, noun, list_key), field=list_key)
@@ -127,8 +128,11 @@ def task_entries(params, list_key, one_key, noun, fields, per_entry_only=()):
     merged = []
     for position, entry in enumerate(entries):
         where = '%s[%d]' % (list_key, position)
+        if bare_names and isinstance(entry, str):
+            entry = {'name': entry}
         if not isinstance(entry, dict):
-            raise invalid(where, entry, "each entry must be a dictionary of %s options" % noun)
+            raise invalid(where, entry, "each entry must be a %sdictionary of %s options"
+                          % ('name or a ' if bare_names else '', noun))
         unknown = sorted(set(entry) - set(fields))
         if unknown:
             raise invalid(where, unknown[0], "unknown option for a %s; valid options: %s" % (noun, ', '.join(fields)))
@@ -137,11 +141,12 @@ def task_entries(params, list_key, one_key, noun, fields, per_entry_only=()):
     return merged
 
 
-def _unique(specs, key):
+def reject_duplicates(specs, key, field=None):
+    """``specs`` unchanged, or the error naming ``field`` (default: ``key``) of the second spec with the same key."""
     seen = set()
     for spec in specs:
         if spec[key] in seen:
-            raise invalid(key, spec[key], "appears twice in this task")
+            raise invalid(field or key, spec[key], "appears twice in this task")
         seen.add(spec[key])
     return specs
 
@@ -152,7 +157,7 @@ def build_link_specs(params, kind):
     if params.get('links') is None and params.get('name') is None and params.get('purge'):
         return []  # purge alone: remove every link of this kind on the lower device
     entries = task_entries(params, 'links', 'name', '%s link' % kind, allowed, PER_LINK_ONLY)
-    return _unique([_link_spec(merged, kind, position) for position, merged in entries], 'name')
+    return reject_duplicates([_link_spec(merged, kind, position) for position, merged in entries], 'name')
 
 
 def _link_spec(entry, kind, position):
@@ -252,29 +257,12 @@ def _check_passthru(specs, current, kind, purge_lowers):
 
 
 def build_hairpin_specs(params):
-    entries = params.get('ports')
-    if entries is not None and params.get('name') is not None:
-        raise VifError("give either name (one port) or ports (a list), not both", field='ports')
-    if entries is None:
-        if params.get('name') is None:
-            raise VifError("name (one bridge port) or ports (a list) is required", field='name')
-        entries = [{'name': params['name'], 'hairpin': params.get('hairpin')}]
     specs = []
-    seen = set()
-    for position, entry in enumerate(entries):
-        if isinstance(entry, str):
-            entry = {'name': entry}
-        name = check_ifname(entry.get('name'), 'ports[%d].name' % position)
-        if name in seen:
-            raise invalid('name', name, "appears twice in this task")
-        seen.add(name)
-        hairpin = entry.get('hairpin')
-        if hairpin is None:
-            hairpin = params.get('hairpin')
-        if hairpin is None:
-            hairpin = True
-        specs.append({'name': name, 'hairpin': bool(hairpin)})
-    return specs
+    for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
+                                        bare_names=True):
+        name = check_ifname(entry['name'], 'name' if position is None else 'ports[%d].name' % position)
+        specs.append({'name': name, 'hairpin': True if entry['hairpin'] is None else bool(entry['hairpin'])})
+    return reject_duplicates(specs, 'name')
 
 
 def check_hairpin_against(specs, current):
@@ -302,7 +290,7 @@ TAP_FIXED = ('mode', 'multi_queue')
 def build_tap_specs(params):
     """Task arguments -> tap specs. One device (top-level name) or many (taps:)."""
     entries = task_entries(params, 'taps', 'name', 'tap device', TAP_FIELDS, ('name', 'mac'))
-    return _unique([_tap_spec(merged, position) for position, merged in entries], 'name')
+    return reject_duplicates([_tap_spec(merged, position) for position, merged in entries], 'name')
 
 
 def _tap_spec(entry, position):
@@ -396,7 +384,7 @@ def build_sriov_specs(params):
         if spec['persist'] not in PERSIST_CHOICES:
             raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
         specs.append(spec)
-    return _unique(specs, 'pf')
+    return reject_duplicates(specs, 'pf')
 
 
 def _vf_specs(entries, pf):

@@ -21,6 +21,7 @@ import time
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils import probe
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils import model
 from ansible_collections.hostnet.vif.plugins.module_utils.model import check_ifname, to_bool
 
 EXPECTS = ('required', 'forbidden', 'any')
@@ -30,34 +31,20 @@ ENTRY_FIELDS = ('name', 'expect', 'method')
 
 def build_relay_specs(params):
     """Task arguments -> one spec per lower device: name, expect, method."""
-    entries = params.get('lowers')
-    if entries is not None and params.get('lower') is not None:
-        raise VifError("give either lower (one device) or lowers (a list), not both", field='lowers')
-    if entries is None:
-        if params.get('lower') is None:
-            raise VifError("lower (one device) or lowers (a list) is required", field='lower')
-        entries = [{'name': params['lower']}]
-    specs, seen = [], set()
-    for position, entry in enumerate(entries):
-        where = 'lowers[%d]' % position
-        if isinstance(entry, str):
-            entry = {'name': entry}
-        if not isinstance(entry, dict):
-            raise invalid(where, entry, "each entry must be a device name or a dictionary with name, expect, method")
-        unknown = sorted(set(entry) - set(ENTRY_FIELDS))
-        if unknown:
-            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(ENTRY_FIELDS))
-        name = check_ifname(entry.get('name'), 'lower' if params.get('lower') is not None else where + '.name')
-        expect = entry.get('expect') or params.get('expect') or 'any'
+    specs = []
+    for position, entry in model.task_entries(params, 'lowers', 'lower', 'lower device', ENTRY_FIELDS, bare_names=True):
+        if position is None:
+            name = check_ifname(params['lower'], 'lower')
+        else:
+            name = check_ifname(entry['name'], 'lowers[%d].name' % position)
+        expect = entry['expect'] or 'any'
         if expect not in EXPECTS:
             raise invalid('expect', expect, "expected one of %s" % ', '.join(EXPECTS), name)
-        method = entry.get('method') or params.get('method') or 'auto'
+        method = entry['method'] or 'auto'
         if method not in METHODS:
             raise invalid('method', method, "expected one of %s" % ', '.join(METHODS), name)
-        if name in seen:
-            raise invalid('lower', name, "appears twice in this task")
-        seen.add(name)
         specs.append({'name': name, 'expect': expect, 'method': method})
+    model.reject_duplicates(specs, 'name', field='lower')
     frames = params.get('frames', 5)
     if not isinstance(frames, int) or not 1 <= frames <= 100:
         raise invalid('frames', frames, "expected a whole number from 1 to 100")

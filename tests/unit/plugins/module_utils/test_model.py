@@ -148,3 +148,19 @@ def test_tap_specs_refuse_bad_input_naming_the_field(params, field):
     with pytest.raises(VifError) as err:
         model.build_tap_specs(params)
     assert err.value.field == field
+
+
+def test_hairpin_entries_are_names_or_dictionaries_and_inherit_the_top_level_hairpin():
+    assert model.build_hairpin_specs({'ports': ['p0', {'name': 'p1', 'hairpin': False}], 'hairpin': True}) == [
+        {'name': 'p0', 'hairpin': True}, {'name': 'p1', 'hairpin': False}]
+    assert model.build_hairpin_specs({'name': 'p0'}) == [{'name': 'p0', 'hairpin': True}]
+
+
+@pytest.mark.parametrize('params, field', [
+    ({}, 'name'), ({'name': 'p0', 'ports': ['p1']}, 'ports'), ({'ports': [7]}, 'ports[0]'),
+    ({'ports': [{'name': 'p0', 'colour': 'red'}]}, 'ports[0]'), ({'ports': ['p0', 'p0']}, 'name'),
+    ({'ports': [{'hairpin': True}]}, 'ports[0].name')])
+def test_hairpin_specs_refuse_bad_input_naming_the_field(params, field):
+    with pytest.raises(VifError) as err:
+        model.build_hairpin_specs(params)
+    assert err.value.field == field
