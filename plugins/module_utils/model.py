@@ -260,7 +260,7 @@ def build_hairpin_specs(params):
     specs = []
     for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
                                         bare_names=True):
-        name = check_ifname(entry['name'], 'name' if position is None else 'ports[%d].name' % position)
+        name = check_ifname(entry['name'], 'name' if position is None else 'ports[%s].name' % position)
         specs.append({'name': name, 'hairpin': True if entry['hairpin'] is None else bool(entry['hairpin'])})
     return reject_duplicates(specs, 'name')
 
