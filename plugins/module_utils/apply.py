@@ -17,115 +17,284 @@ import fcntl
 import os
 import random
 import signal
+import stat
 import time
 
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
-LOCK_PATH = '/run/lock/hostnet-vif.lock'
+# The host lock lives in a directory only root can write: in a world-writable directory (such as
+# /run/lock) any local user could plant a symlink or hold the lock to block every run.
+LOCK_DIR = '/run/hostnet-vif'
+LOCK_PATH = LOCK_DIR + '/lock'
+# After a stop signal, how long the run may take to finish its step and undo before it gives up.
+STOP_GRACE = 60.0
+
+
+def _start_time(pid):
+    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None: with
+    the pid it names one process, even after the pid is reused."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return int(handle.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _private_directory(path):
+    """Make or accept ``path`` as a directory that only root (this process's user) can change."""
+    try:
+        os.mkdir(path, 0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise VifError("cannot create the lock directory %s: %s" % (path, exc.strerror or exc)) from exc
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise VifError("refusing the lock directory %s: it must be a directory (not a symlink) owned by uid %d "
+                       "and writable by nobody else (it is %s, uid %d, mode %04o); remove it and run again" % (
+                           path, os.geteuid(), 'a directory' if stat.S_ISDIR(st.st_mode) else 'not a directory',
+                           st.st_uid, stat.S_IMODE(st.st_mode)))
 
 
 class HostLock:
     """One writer per host: overlapping runs (two AWX jobs) wait here, so each one's read, plan,
-    apply and undo see a kernel nobody else is changing. Covers every namespace of the host."""
+    apply and undo see a kernel nobody else is changing. Covers every namespace of the host.
+    The holder writes its pid and start time into the lock file, so a waiter can say who holds it.
+    While it is held, stop signals are recorded (StopSignals) and acted on between steps."""
 
-    def __init__(self, timeout=120.0, path=LOCK_PATH):
+    def __init__(self, timeout=120.0, path=None):
         self.timeout = timeout
-        self.path = path
-        self.handle = None
+        self.path = path or LOCK_PATH
+        self.fd = None
+
+    def _open(self):
+        _private_directory(os.path.dirname(self.path))
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise VifError("cannot open the host lock %s: %s" % (self.path, exc.strerror or exc)) from exc
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            os.close(fd)
+            raise VifError("refusing the host lock %s: not a regular file owned by uid %d" % (self.path, os.geteuid()))
+        return fd
+
+    def holder(self):
+        """Who holds the lock, in words (read from the file the holder wrote)."""
+        try:
+            with open(self.path) as handle:
+                pid, started = (int(v) for v in handle.read().split()[:2])
+        except (OSError, ValueError):
+            return 'a process that has not said who it is'
+        if _start_time(pid) != started:
+            return 'a process that is gone (pid %d) and left the lock to a child of its' % pid
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                command = handle.read().replace(b'\0', b' ').decode('ascii', 'replace').strip()[:120]
+        except OSError:
+            command = '?'
+        return 'process %d (%s)' % (pid, command)
 
     def __enter__(self):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, exist_ok=True)
-        handle = self.handle = open(self.path, 'a')
+        self.signals = StopSignals()
+        self.signals.__enter__()
+        try:
+            return self._acquire()
+        except BaseException:
+            self.signals.__exit__()
+            raise
+
+    def _acquire(self):
+        fd = self.fd = self._open()
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
-                if time.monotonic() >= deadline:
-                    handle.close()
-                    raise VifError("another hostnet.vif run has held the host lock %s for over %s s; try again "
-                                   "later or raise lock_timeout" % (self.path, self.timeout), field='lock_timeout',
-                                   value=self.timeout) from exc
-                time.sleep(0.05)
+            stop = StopSignals.pending()
+            if stop or time.monotonic() >= deadline:
+                who = self.holder()
+                self._close()
+                if stop:
+                    raise VifError("interrupted by %s while waiting for the host lock; nothing was changed" % stop)
+                raise VifError("%s has held the host lock %s for over %s s; try again later or raise lock_timeout"
+                               % (who, self.path, self.timeout), field='lock_timeout', value=self.timeout)
+            time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ('%d %d\n' % (os.getpid(), _start_time(os.getpid()) or 0)).encode(), 0)
+        return self
+
+    def _close(self):
+        if self.fd is not None:
+            os.close(self.fd)  # closing the last descriptor releases the flock
+            self.fd = None
 
     def __exit__(self, *exc):
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self._close()
+        self.signals.__exit__()
 
 
 class Interrupted(Exception):
     pass
 
 
-class _StopSignals:
-    """While applying, SIGTERM/SIGHUP become an exception so the journal is undone, not abandoned."""
+class StopSignals:
+    """While a run holds the host, SIGTERM, SIGINT and SIGHUP are recorded, never raised: an
+    exception raised from a signal handler inside pyroute2's event loop is swallowed by asyncio
+    with the netlink reply it interrupted, and the request then waits forever. The journal looks
+    at the record between steps: before the first change the run stops with nothing changed; once
+    changes began, the step in flight finishes, then everything is undone and the run reports
+    exactly that. A run that has not finished ``grace`` s after the first signal (a kernel that
+    never answers) is ended by ``on_deadline`` (the module prints its failure and exits)."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    active = None  # the recorder of the run in progress (runs do not nest)
+    on_deadline = None  # set by the module wrapper: callable(message), never returns
+
+    def __init__(self, grace=None):
+        self.grace = STOP_GRACE if grace is None else grace
+        self.received = []
+        self.saved = {}
+        self.nested = False
+
+    @classmethod
+    def pending(cls):
+        """The name of the first stop signal received by the run in progress, or None."""
+        recorder = cls.active
+        return signal.Signals(recorder.received[0]).name if recorder and recorder.received else None
 
     def __enter__(self):
-        self.saved = {}
+        if StopSignals.active is not None:
+            self.nested = True
+            return StopSignals.active
         for sig in self.SIGNALS:
-            self.saved[sig] = signal.signal(sig, self._raise)
+            self.saved[sig] = signal.signal(sig, self._record)
+        StopSignals.active = self
         return self
 
-    @staticmethod
-    def _raise(signum, _frame):
-        raise Interrupted("stopped by signal %d" % signum)
+    def _record(self, signum, _frame):
+        if not self.received and self.grace and StopSignals.on_deadline is not None:
+            signal.signal(signal.SIGALRM, self._deadline)
+            signal.setitimer(signal.ITIMER_REAL, self.grace)
+        self.received.append(signum)
+
+    def _deadline(self, _signum, _frame):
+        StopSignals.on_deadline(
+            "interrupted by %s, and the step in flight or the undo did not finish within %s s (the kernel did not "
+            "answer); the host may be half-changed: run the task again to converge it" % (self.pending(), self.grace))
 
     def __exit__(self, *exc):
+        if self.nested:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
+        StopSignals.active = None
+
+
+def _raise_if_stopped():
+    stop = StopSignals.pending()
+    if stop:
+        raise Interrupted(stop)
 
 
 def apply_plan(ctx, actions):
-    """Run actions; on any failure undo the done ones (newest first) and re-raise.
+    """Run actions; on any failure or stop signal undo the done ones (newest first) and raise.
 
-    ``ctx`` is a Context (kernel session and namespace). Undo failures are collected and reported
-    with the original error, never hidden.
+    ``ctx`` is a Context (kernel session and namespace). An action that fails cleans up after
+    itself (one action, all or nothing), so the journal holds exactly the actions the kernel
+    carried out. Undo failures are reported with the original error, never hidden.
     """
     done = []
-    with _StopSignals():
+    with StopSignals():
         try:
             for action in actions:
+                _raise_if_stopped()
                 action.do(ctx)
                 done.append(action)
+            _raise_if_stopped()  # a signal during the last step
         except BaseException as exc:
-            undo_errors = undo(ctx, done)
-            if isinstance(exc, VifError):
-                error = exc
-            elif isinstance(exc, (Interrupted, KeyboardInterrupt)):
-                error = VifError("interrupted (%s) while applying; the changes already made were undone"
-                                 % (exc or 'SIGINT'))
-            else:
-                error = VifError("unexpected failure while applying (%s: %s)" % (type(exc).__name__, exc))
-            if undo_errors:
-                error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
-                              % '; '.join(undo_errors))
-            else:
-                error.msg += "; everything this task had changed was undone (%d action%s)" % (
-                    len(done), '' if len(done) == 1 else 's')
-            error.args = (error.msg,)
-            raise error from exc
+            raise _undone(ctx, done, exc) from exc
     return done
 
 
-def undo(ctx, done):
-    errors = []
-    for action in reversed(done):
+def apply_and_verify_plan(ctx, actions, read_back):
+    """apply_plan, then ``read_back()`` -> (state, problems) inside the same stop-signal scope:
+    problems, or a stop signal before the read-back is done, undo every action. Returns the state."""
+    with StopSignals():
+        done = apply_plan(ctx, actions)
         try:
-            action.undo(ctx)
-        except Exception as exc:  # keep undoing the rest
-            errors.append("%s: %s" % (action.describe(), getattr(exc, 'msg', exc)))
+            state, problems = read_back()
+            _raise_if_stopped()
+        except BaseException as exc:
+            raise _undone(ctx, done, exc) from exc
+        if problems:
+            errors = undo(ctx, done)
+            raise VifError("read-back after applying does not match the request (%s); %s" % (
+                '; '.join(problems), 'the changes were undone' if not errors else
+                'undoing also failed: ' + '; '.join(errors)))
+    return state
+
+
+def _undone(ctx, done, exc):
+    """Undo ``done`` after ``exc`` and return the error that tells what happened."""
+    undo_errors = undo(ctx, done)
+    if isinstance(exc, Interrupted) and not done:
+        return VifError("interrupted by %s before anything was changed" % exc)
+    if isinstance(exc, VifError):
+        error = exc
+    elif isinstance(exc, Interrupted):
+        error = VifError("interrupted by %s while applying" % exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        error = VifError("interrupted by SIGINT while applying")
+    else:
+        error = VifError("unexpected failure while applying (%s: %s)" % (type(exc).__name__, exc))
+    if undo_errors:
+        error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
+                      % '; '.join(undo_errors))
+    else:
+        error.msg += "; everything this task had changed was undone (%d action%s)" % (
+            len(done), '' if len(done) == 1 else 's')
+    error.args = (error.msg,)
+    return error
+
+
+def undo(ctx, done):
+    """Undo ``done`` newest first (runs of created links are removed in one bulk delete), carrying
+    on past failures, which are returned in words. Stop signals wait until the undo is over."""
+    errors = []
+    with StopSignals():
+        for action in reversed(_merge_adds(done)):
+            try:
+                action.undo(ctx)
+            except Exception as exc:  # keep undoing the rest
+                errors.append("%s: %s" % (action.describe(), getattr(exc, 'msg', exc)))
     return errors
+
+
+def _merge_adds(done):
+    """Consecutive AddLink actions as one AddLinks, whose undo deletes them together (one kernel
+    transaction instead of ~16 ms per link)."""
+    out, run = [], []
+    for action in list(done) + [None]:
+        if isinstance(action, AddLink):
+            run.append(action)
+            continue
+        if run:
+            out.append(AddLinks(run) if len(run) > 1 else run[0])
+        run = []
+        if action is not None:
+            out.append(action)
+    return out
 
 
 class Context:
@@ -376,7 +545,15 @@ class ChangeLink:
                         admin_state=values.get('admin_state'))
 
     def do(self, ctx):
-        self._apply(ctx, 1)
+        try:
+            self._apply(ctx, 1)
+        except VifError as exc:
+            try:  # up to three requests: put back the ones that went through
+                self._apply(ctx, 0)
+            except VifError as again:
+                exc.msg += '; putting back its earlier changes also failed: %s' % again.msg
+                exc.args = (exc.msg,)
+            raise
 
     def undo(self, ctx):
         self._apply(ctx, 0)

@@ -597,10 +597,17 @@ class Kernel:
         if mtu:
             kwargs['mtu'] = mtu
         self._call(what, 'add', name, 'add', **kwargs)
-        if mac and mode == 'passthru':
-            self._call(what, 'set', name, 'set', index=self.index_of(name), address=mac)
-        if source_macs:
-            self.set_source_macs(what, kind, name, self.index_of(name), source_macs)
+        if not (mac and mode == 'passthru') and not source_macs:
+            return
+        index = self.index_of(name)
+        try:
+            if mac and mode == 'passthru':
+                self._call(what, 'set', name, 'set', index=index, address=mac)
+            if source_macs:
+                self.set_source_macs(what, kind, name, index, source_macs)
+        except VifError:
+            self.delete('undo: ip link del %s' % name, name, index)  # never a half-made link
+            raise
 
     # Batches: one send for many requests, acknowledged in order (pyroute2's nlm_request_batch).
     # ~3x faster than one request at a time for a thousand links; used where every request of the

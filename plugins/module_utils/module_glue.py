@@ -7,9 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
+import sys
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 _PER_LINK = dict(
@@ -110,12 +115,24 @@ def relay_argument_spec():
     return spec
 
 
+def _give_up(msg):
+    """The last resort of a stopped run whose kernel step never ended (StopSignals' grace): the
+    failure goes out as the module's result and the process ends at once, releasing the host lock.
+    No exception: raised inside pyroute2's event loop it would be lost, and the wait with it."""
+    sys.stdout.write(json.dumps({'failed': True, 'msg': msg}) + '\n')
+    sys.stdout.flush()
+    os._exit(1)
+
+
 def run(module, runner, *args):
     """Run a pipeline function for a module and exit: fail_json with the error's fields on VifError."""
     if not kern.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=str(kern.PYROUTE2_IMPORT_ERROR))
+    StopSignals.on_deadline = _give_up
     try:
         result = runner(module.params, *args, check_mode=module.check_mode, diff=module._diff)
     except VifError as exc:
         module.fail_json(**exc.to_result())
+    except KeyboardInterrupt:  # SIGINT before the run held the host: nothing was changed
+        module.fail_json(msg='interrupted by SIGINT before anything was changed')
     module.exit_json(**result)

@@ -21,7 +21,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils import relay
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
-    Context, HostLock, apply_plan, coalesce, tap_from_state, undo)
+    Context, HostLock, apply_and_verify_plan, coalesce, tap_from_state)
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link, report_tap
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
@@ -198,15 +198,11 @@ def apply_and_verify(kernel, netns, current, plan, problems):
     ``problems(after)`` finds the kernel differs from the request. Returns the state after."""
     ctx = Context(kernel, netns, current)
     ctx.keep_indexes(current, set(current) - set(plan.before) - set(plan.after))
-    done = apply_plan(ctx, coalesce(ctx, plan.actions))
-    after = kernel.dump_links()
-    found = problems(after)
-    if found:
-        errors = undo(ctx, done)
-        raise VifError("read-back after applying does not match the request (%s); %s" % (
-            '; '.join(found), 'the changes were undone' if not errors else
-            'undoing also failed: ' + '; '.join(errors)))
-    return after
+
+    def read_back():
+        after = kernel.dump_links()
+        return after, problems(after)
+    return apply_and_verify_plan(ctx, coalesce(ctx, plan.actions), read_back)
 
 
 # -- bridge-port hairpin -----------------------------------------------------------------------
@@ -394,14 +390,9 @@ def run_sriov(params, check_mode=False, diff=False):
         if check_mode or not plan.actions:
             result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
             return result
-        ctx = Context(kernel, netns, links)
-        done = apply_plan(ctx, plan.actions)
-        states, vf_now = _sriov_state(kernel, specs, kernel.dump_links())
-        problems = verify_sriov(specs, states, vf_now)
-        if problems:
-            errors = undo(ctx, done)
-            raise VifError("read-back after applying does not match the request (%s); %s" % (
-                '; '.join(problems), 'the changes were undone' if not errors else
-                'undoing also failed: ' + '; '.join(errors)))
+        def read_back():
+            states, vf_now = _sriov_state(kernel, specs, kernel.dump_links())
+            return (states, vf_now), verify_sriov(specs, states, vf_now)
+        states, vf_now = apply_and_verify_plan(Context(kernel, netns, links), plan.actions, read_back)
         result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
         return result
