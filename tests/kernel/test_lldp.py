@@ -18,8 +18,8 @@ from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 LLDPAD_ROOT = os.path.join(sys.prefix, 'lldpad')
 SBIN = os.path.join(LLDPAD_ROOT, 'usr', 'sbin')
-LIBS = ':'.join(os.path.join(LLDPAD_ROOT, *part) for part in (('usr', 'lib', 'x86_64-linux-gnu'),
-                                                               ('lib', 'x86_64-linux-gnu')))
+LIB_DIRS = (('usr', 'lib', 'x86_64-linux-gnu'), ('lib', 'x86_64-linux-gnu'))  # where the unpacked .so files are
+LIBS = ':'.join(os.path.join(LLDPAD_ROOT, *part) for part in LIB_DIRS)
 
 # lldpad's own config format (libconfig); tlvid0080c20d is the 802.1Qbg-2012 EVB TLV, on the
 # nearest-customer-bridge agent where EVB lives; adminStatus 3 = rxtx.
