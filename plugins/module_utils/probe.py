@@ -8,19 +8,29 @@ under /run/netns). The macvlan is created by the caller's netlink session direct
 namespace (IFLA_NET_NS_PID), so it never appears in the user's namespace. The kernel kills the
 helpers when the module's process dies (PR_SET_PDEATHSIG), and a namespace dies with its last
 process, taking its macvlan with it: an interrupted probe cannot leave anything behind. A later
-run still sweeps helpers that outlived their parent, in case the signal could not be delivered.
+run still sweeps helpers that outlived their run, in case the signal could not be delivered. It
+finds them by a record, not by name (any process can call itself hvif-probe): one file per helper
+in a directory only root can write (RECORD_DIR), holding the helper's pid and start time and its
+run's pid and start time; a process is that helper only if its start time matches, so neither a
+stranger nor a recycled pid is ever killed.
 
 Frames: a locally administered source MAC, the IEEE 802 local experimental EtherType 0x88B5, a
-random tag in the payload; sent unicast from one endpoint to the other's MAC. No IP anywhere.
+per-run nonce of 128 bits from the operating system's random source in the payload; sent unicast
+from one endpoint to the other's MAC. No IP anywhere. Only frames carrying this run's nonce count,
+so stray frames and frames replayed from earlier runs do not. The verdict is not authenticated: the
+frames cross the switch in clear, so a host on the same VLAN that sees them (unknown unicast is
+flooded) can send them back during the run and fake a reflection.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import json
 import os
 import random
+import secrets
 import select
 import signal
 import socket
@@ -30,7 +40,8 @@ import time
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 
 ETHERTYPE = 0x88B5  # IEEE Std 802 local experimental EtherType 1
-HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for the sweep
+HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for people reading ps
+RECORD_DIR = '/run/hostnet-vif-probe'  # root only: one record per living helper, for the sweep
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
 
@@ -57,21 +68,103 @@ def _tag_of(data):
     return (words[0], words[1]) if len(words) == 2 else (None, None)
 
 
-def _sweep():
-    """Kill probe helpers left without their parent (adopted by init or a subreaper)."""
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
+def _start_time(pid):
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None when
+    no such process exists. With the pid it names one process for good: pids are recycled."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return int(handle.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _record_dir():
+    """RECORD_DIR opened without following a symlink, refused unless only its owner, this
+    process's user, can use it: nobody else can plant a record that makes the sweep kill."""
+    try:
+        os.mkdir(RECORD_DIR, 0o700)
+    except FileExistsError:
+        pass
+    fd = os.open(RECORD_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    st = os.fstat(fd)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        os.close(fd)
+        raise RuntimeError("%s must belong to uid %d and be closed to others (it is uid %d, mode %04o)"
+                           % (RECORD_DIR, os.geteuid(), st.st_uid, st.st_mode & 0o7777))
+    return fd
+
+
+def _record(helper_pid):
+    """Write the helper's record: its pid and start time, and its run's (this process's)."""
+    line = '%d %d %d %d\n' % (helper_pid, _start_time(helper_pid) or 0, os.getpid(), _start_time(os.getpid()) or 0)
+    directory = _record_dir()
+    try:
+        fd = os.open(str(helper_pid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=directory)
         try:
-            with open('/proc/%s/comm' % entry, 'rb') as handle:
-                if handle.read().strip() != HELPER_NAME:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    finally:
+        os.close(directory)
+
+
+def _forget(helper_pid):
+    directory = _record_dir()
+    try:
+        os.unlink(str(helper_pid), dir_fd=directory)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(directory)
+
+
+def _kill_if(pid, start):
+    """SIGKILL the process only if it is still the one that started at ``start``: through a pidfd,
+    checked after opening it, so the pid cannot be recycled between the check and the signal."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except OSError as exc:  # a kernel before 5.3: no pidfd; check as close to the signal as possible
+        if exc.errno != errno.ENOSYS:
+            raise
+        if _start_time(pid) == start:
+            os.kill(pid, signal.SIGKILL)
+        return
+    try:
+        if _start_time(pid) == start:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _sweep():
+    """Kill the recorded helpers whose run has ended (PR_SET_PDEATHSIG normally did it already) and
+    drop the records of helpers that are gone. Helpers of a run still alive are left to it."""
+    directory = _record_dir()
+    try:
+        for name in os.listdir(directory):
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+                try:
+                    helper, helper_start, run, run_start = (int(word) for word in os.read(fd, 200).split())
+                finally:
+                    os.close(fd)
+            except (OSError, ValueError):
+                continue  # not a record of ours: leave it
+            if _start_time(helper) == helper_start:
+                if _start_time(run) == run_start:
                     continue
-            with open('/proc/%s/stat' % entry) as handle:
-                ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
-            if ppid == 1 or not os.path.exists('/proc/%d' % ppid):
-                os.kill(int(entry), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
+                _kill_if(helper, helper_start)
+            try:
+                os.unlink(name, dir_fd=directory)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+    finally:
+        os.close(directory)
 
 
 class Endpoint:
@@ -102,7 +195,12 @@ class Endpoint:
         os.close(from_child_w)
         self.pid = pid
         self._buffer = b''
-        self.call({'op': 'ping'}, timeout=5)
+        try:
+            _record(pid)
+            self.call({'op': 'ping'}, timeout=5)
+        except BaseException:
+            self.close()
+            raise
 
     def call(self, request, timeout):
         os.write(self._to_child, (json.dumps(request) + '\n').encode())
@@ -135,6 +233,7 @@ class Endpoint:
         except OSError:
             pass
         os.waitpid(self.pid, 0)
+        _forget(self.pid)
         self.pid = None
 
 
@@ -210,7 +309,7 @@ def reflect(kernel, lower, lower_index, count=5, timeout=1.0, interval=0.02):
     """Two VEPA endpoints on the lower device (by index, in ``kernel``'s namespace), frames from B
     to A. Returns the evidence: frames sent and received, the MACs and EtherType used."""
     _sweep()
-    tag = '%016x' % random.getrandbits(64)
+    tag = secrets.token_hex(16)  # the run's nonce: unpredictable, never shared with another run
     macs = [random_mac(), random_mac()]
     ends = []
     try:

@@ -96,12 +96,14 @@ def _lldptool(tool, ifname):
     code, text = run('-p')
     if code != 0:
         return {'lldpad': 'not running', 'detail': text}
-    code, text = run('-t', '-n', '-i', ifname, '-V', 'evb')
+    # EVB is exchanged with the nearest customer bridge (01:80:c2:00:00:00), lldpad's agent 'ncb'; the
+    # default agent (nearest bridge) never carries it and answers with nothing.
+    code, text = run('-t', '-n', '-g', 'ncb', '-i', ifname, '-V', 'evb')
     return {'lldpad': 'running', 'tlv': text if code == 0 else '', 'detail': '' if code == 0 else text}
 
 
 def parse_evb(text):
-    """lldptool's view of the neighbour's EVB TLV (IEEE 802.1Qbg-2012, lldpad's evb module):
+    """lldptool's view of the neighbour's EVB TLV (IEEE 802.1Qbg-2012, lldpad's evb22 module):
     a line 'bridge:<flags>(0x..)' and 'station:<flags>(0x..)' with flags among bgid, rrcap, rrctr
     and sgid, rrreq, rrstat. Returns the flag sets, or None without that TLV."""
     if 'EVB Configuration TLV' not in (text or ''):
@@ -129,8 +131,10 @@ def lldp_verdict(netns, ifname):
         info['detail'] = info['detail'] or 'the switch advertises no EVB TLV on %s' % ifname
         return None, info
     info.update(flags)
-    # RRSTAT in the TLV the bridge sends: reflective relay is enabled on this port.
-    return 'rrstat' in flags['station'], info
+    # RRCTR in the bridge status of the TLV the switch sends: reflective relay is on for this port
+    # (measured with two lldpads: RRCAP alone means capable but off; the station flags in the
+    # switch's TLV only echo the host's request).
+    return 'rrctr' in flags['bridge'], info
 
 
 # -- the run -------------------------------------------------------------------------------------

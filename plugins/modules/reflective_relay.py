@@ -18,11 +18,15 @@ description:
   - V(probe) is the proof. Two throwaway VEPA macvlans are created on the lower device, each directly inside its own
     private, anonymous network namespace (they never appear in the lower device's namespace). One sends
     O(frames) raw Ethernet frames to the other's MAC (locally administered MACs, the IEEE 802 local experimental
-    EtherType 0x88B5, a random tag; no IP, nothing routed). The relay is on when the other endpoint receives them.
+    EtherType 0x88B5, a per-run random nonce; no IP, nothing routed). The relay is on when the other endpoint
+    receives frames with that nonce.
     The namespaces belong to two helper processes that the kernel kills if the module's process dies, so an
     interrupted probe leaves nothing behind; everything is removed before the module returns.
-  - V(lldp) reads the EVB TLV (IEEE 802.1Qbg) that the switch advertises, through C(lldptool), where lldpad runs.
+  - V(lldp) reads the EVB TLV (IEEE 802.1Qbg-2012) that the switch advertises to lldpad's nearest-customer-bridge
+    agent, through C(lldptool), where lldpad runs; the relay is on when the switch's bridge status has C(rrctr).
     V(auto) uses LLDP when it gives an answer, the probe otherwise.
+  - Neither is authenticated. A host on the same VLAN sees the probe's frames (flooded as unknown unicast) and can
+    send them back during the run; an EVB TLV is an unsigned claim. See docs/reflective-relay.md.
   - The probe refuses, before anything is created, a lower device that is down, has no carrier, or carries a
     passthru link. On a lower device that is itself a macvlan or macvtap it reports C(reflective_relay=null) with
     the reason instead.

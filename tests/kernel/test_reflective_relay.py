@@ -3,6 +3,7 @@ switch port's hairpin, expectations fail loudly, nothing is left behind (also af
 kill), refusals, and the cross-check with real VEPA endpoints made by hostnet.vif.macvlan."""
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def test_a_killed_probe_leaves_nothing_and_the_next_run_works(switched):
         while len(helpers()) < 2 or promiscuity(host, 'uplink') < 1:
             assert time.monotonic() < deadline and proc.poll() is None, 'the probe never started'
             time.sleep(0.02)
+        killed_helpers = set(helpers())
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -163,6 +165,7 @@ def test_a_killed_probe_leaves_nothing_and_the_next_run_works(switched):
     pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=True))
     assert relay(host)[0]['reflective_relay'] is True
     assert_nothing_left(host, before)
+    assert not killed_helpers & recorded()  # the next run's sweep dropped the killed run's records
 
 
 def refuse(host, lower='uplink', **params):
@@ -209,3 +212,189 @@ def test_vif_info_reports_the_relay_only_when_asked(switched):
         ('uplink', True, 'probe')]
     vif = pipeline.run_info(dict(netns=host, reflective_relay=['uplink']), check_mode=True)['vif']
     assert vif['reflective_relay'][0]['reflective_relay'] is None
+
+
+# -- who the sweep may kill ------------------------------------------------------------------------
+
+ORPHAN = '''
+import ctypes, os, sys, time
+if os.fork():
+    os._exit(0)  # the orphan is adopted by init, as a helper whose module died would be
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
+print(os.getpid(), flush=True)
+os.close(1)
+time.sleep(60)
+'''
+
+
+def orphan(name=None):
+    """A process without its parent, named ``name`` (by default as the probe's helpers are): its pid."""
+    name = name or probe.HELPER_NAME.decode()
+    out = subprocess.run([sys.executable, '-c', ORPHAN, name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, check=True).stdout
+    pid = int(out.split()[0])
+    deadline = time.monotonic() + 5
+    while open('/proc/%d/comm' % pid).read().strip() != name:  # the rename happens after the fork
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return pid
+
+
+def start_time(pid):
+    """/proc/PID/stat field 22, read here rather than by the code under test; None once gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return int(handle.read().rsplit(')', 1)[1].split()[19])
+    except FileNotFoundError:
+        return None
+
+
+def parent_of(pid):
+    with open('/proc/%d/stat' % pid) as handle:
+        return int(handle.read().rsplit(')', 1)[1].split()[1])
+
+
+def alive(pid, start):
+    return start_time(pid) == start
+
+
+def kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_a_stranger_named_like_a_helper_survives_the_probe(switched):
+    """Anyone can name a process hvif-probe: the sweep kills only helpers it recorded."""
+    host, _switch = switched
+    stranger = orphan()
+    try:
+        start = start_time(stranger)
+        assert parent_of(stranger) == 1  # an orphan, adopted by init: what the old sweep took for a helper
+        relay(host)
+        assert alive(stranger, start)
+    finally:
+        kill(stranger)
+
+
+def write_record(helper, run, helper_start=None, run_start=None):
+    directory = probe._record_dir()
+    try:
+        fd = os.open(str(helper), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=directory)
+        os.write(fd, b'%d %d %d %d\n' % (helper, start_time(helper) if helper_start is None else helper_start,
+                                         run, start_time(run) if run_start is None else run_start))
+        os.close(fd)
+    finally:
+        os.close(directory)
+
+
+def recorded():
+    return set(int(name) for name in os.listdir(probe.RECORD_DIR))
+
+
+def test_the_sweep_kills_recorded_helpers_of_ended_runs_only():
+    """Records as a run writes them, for real processes: a helper whose run has ended is killed;
+    a helper of a run still going, and a process that only reuses a recorded pid, are not."""
+    ended_run = subprocess.Popen(['sleep', '60'])
+    ended_start = start_time(ended_run.pid)
+    ended_run.kill()
+    ended_run.wait()
+    left_behind, of_live_run, recycled = orphan('hvt-left'), orphan('hvt-busy'), orphan('hvt-recycled')
+    starts = {pid: start_time(pid) for pid in (left_behind, of_live_run, recycled)}
+    try:
+        write_record(left_behind, ended_run.pid, run_start=ended_start)
+        write_record(of_live_run, os.getpid())
+        write_record(recycled, ended_run.pid, helper_start=starts[recycled] - 1, run_start=ended_start)
+        probe._sweep()
+        deadline = time.monotonic() + 3
+        while alive(left_behind, starts[left_behind]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not alive(left_behind, starts[left_behind])
+        assert alive(of_live_run, starts[of_live_run]) and alive(recycled, starts[recycled])
+        assert left_behind not in recorded() and recycled not in recorded() and of_live_run in recorded()
+    finally:
+        for pid in (left_behind, of_live_run, recycled):
+            kill(pid)
+        for pid in (left_behind, of_live_run, recycled):
+            probe._forget(pid)
+
+
+def test_the_record_directory_must_be_private(tmp_path, monkeypatch):
+    shared = tmp_path / 'records'
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setattr(probe, 'RECORD_DIR', str(shared))
+    with pytest.raises(RuntimeError, match='closed to others'):
+        probe._sweep()
+    link = tmp_path / 'link'
+    link.symlink_to(tmp_path)
+    monkeypatch.setattr(probe, 'RECORD_DIR', str(link))
+    with pytest.raises(OSError):
+        probe._sweep()
+
+
+# -- whose frames count ----------------------------------------------------------------------------
+
+SWITCH_SIDE = '''
+import select, socket, sys, time
+mode, frames = sys.argv[1], [bytes.fromhex(h) for h in sys.argv[2:]]
+ETH_P_ALL, PACKET_OUTGOING, PROBE = 0x0003, 4, b"\\x88\\xb5"
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))  # sees frames the bridge takes
+sock.bind(("swp", ETH_P_ALL))
+print("ready", flush=True)
+seen, deadline = [], time.monotonic() + 10
+while len(seen) < 5 and select.select([sock], [], [], deadline - time.monotonic())[0]:
+    data, address = sock.recvfrom(2048)
+    if data[12:14] != PROBE or address[2] == PACKET_OUTGOING:
+        continue
+    seen.append(data)
+    if mode == "capture":
+        continue
+    if mode == "reflect":  # the attack no nonce stops: a host on the VLAN sends the run's own frames back
+        sock.send(data)
+        continue
+    macs = data[:12]  # this run's MACs; frames without this run's nonce:
+    for frame in frames + [macs + PROBE + bytes(46), macs + PROBE + frames[0][14:]]:
+        sock.send(frame)
+    break
+print(" ".join(frame.hex() for frame in seen), flush=True)
+'''
+
+
+def from_the_switch(switch, mode, frames=()):
+    """A process on the switch port (AF_PACKET on swp) that captures the probe's frames, sends
+    other frames into the host when it sees the probe's first one, or reflects each one itself."""
+    proc = subprocess.Popen(['ip', 'netns', 'exec', switch, sys.executable, '-c', SWITCH_SIDE, mode] +
+                            [frame.hex() for frame in frames], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'ready'
+    return proc
+
+
+def switch_saw(proc):
+    out = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0
+    return [bytes.fromhex(word) for word in out.split()]
+
+
+def test_only_frames_with_the_runs_nonce_count(switched):
+    """Hairpin off. Frames replayed from an earlier run, or sent with this run's MACs but without its
+    nonce, come in from the switch side and do not count; this holds even when the process's random
+    module was seeded alike for both runs (the nonce comes from the OS, not from that shared PRNG).
+    Control: the run's own frames sent back do count, so the injected frames do reach the receiver."""
+    host, switch = switched
+    pipeline.run_hairpin(dict(netns=switch, name='swp', hairpin=False))
+    capture = from_the_switch(switch, 'capture')
+    random.seed(1)
+    [first] = relay(host)
+    earlier = switch_saw(capture)
+    assert first['reflective_relay'] is False and len(earlier) == 5
+    replay = from_the_switch(switch, 'replay', earlier)
+    random.seed(1)
+    [second] = relay(host, timeout=3)  # time enough for the injected frames to arrive on a busy machine
+    assert len(switch_saw(replay)) == 1
+    assert (second['reflective_relay'], second['evidence']['frames_received']) == (False, 0)
+    reflect = from_the_switch(switch, 'reflect')
+    [third] = relay(host, timeout=3)
+    assert len(switch_saw(reflect)) == 5
+    assert third['reflective_relay'] is True  # not authenticated: see docs/reflective-relay.md
