@@ -20,43 +20,14 @@ import signal
 import stat
 import time
 
+from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
-# The host lock lives in a directory only root can write: in a world-writable directory (such as
-# /run/lock) any local user could plant a symlink or hold the lock to block every run.
-LOCK_DIR = '/run/hostnet-vif'
-LOCK_PATH = LOCK_DIR + '/lock'
+LOCK_PATH = _runtime.RUN_DIR + '/lock'
 # After a stop signal, how long the run may take to finish its step and undo before it gives up.
 STOP_GRACE = 60.0
-
-
-def _start_time(pid):
-    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None: with
-    the pid it names one process, even after the pid is reused."""
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return int(handle.read().rsplit(')', 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _private_directory(path):
-    """Make or accept ``path`` as a directory that only root (this process's user) can change."""
-    try:
-        os.mkdir(path, 0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise VifError("cannot create the lock directory %s: %s" % (path, exc.strerror or exc)) from exc
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        raise VifError("refusing the lock directory %s: it must be a directory (not a symlink) owned by uid %d "
-                       "and writable by nobody else (it is %s, uid %d, mode %04o); remove it and run again" % (
-                           path, os.geteuid(), 'a directory' if stat.S_ISDIR(st.st_mode) else 'not a directory',
-                           st.st_uid, stat.S_IMODE(st.st_mode)))
 
 
 class HostLock:
@@ -71,11 +42,14 @@ class HostLock:
         self.fd = None
 
     def _open(self):
-        _private_directory(os.path.dirname(self.path))
+        directory = _runtime.private_dir(os.path.dirname(self.path))
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fd = os.open(os.path.basename(self.path), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=directory)
         except OSError as exc:
             raise VifError("cannot open the host lock %s: %s" % (self.path, exc.strerror or exc)) from exc
+        finally:
+            os.close(directory)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
             os.close(fd)
@@ -89,7 +63,7 @@ class HostLock:
                 pid, started = (int(v) for v in handle.read().split()[:2])
         except (OSError, ValueError):
             return 'a process that has not said who it is'
-        if _start_time(pid) != started:
+        if _runtime.start_time(pid) != started:
             return 'a process that is gone (pid %d) and left the lock to a child of its' % pid
         try:
             with open('/proc/%d/cmdline' % pid, 'rb') as handle:
@@ -127,7 +101,7 @@ class HostLock:
                                % (who, self.path, self.timeout), field='lock_timeout', value=self.timeout)
             time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, ('%d %d\n' % (os.getpid(), _start_time(os.getpid()) or 0)).encode(), 0)
+        os.pwrite(fd, ('%d %d\n' % (os.getpid(), _runtime.start_time(os.getpid()) or 0)).encode(), 0)
         return self
 
     def _close(self):

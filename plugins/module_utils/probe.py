@@ -37,11 +37,12 @@ import socket
 import struct
 import time
 
+from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 
 ETHERTYPE = 0x88B5  # IEEE Std 802 local experimental EtherType 1
 HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for people reading ps
-RECORD_DIR = '/run/hostnet-vif-probe'  # root only: one record per living helper, for the sweep
+RECORD_DIR = _runtime.RUN_DIR + '/probe'  # root only: one record per living helper, for the sweep
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
 
@@ -68,35 +69,18 @@ def _tag_of(data):
     return (words[0], words[1]) if len(words) == 2 else (None, None)
 
 
-def _start_time(pid):
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None when
-    no such process exists. With the pid it names one process for good: pids are recycled."""
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return int(handle.read().rsplit(')', 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _record_dir():
-    """RECORD_DIR opened without following a symlink, refused unless only its owner, this
-    process's user, can use it: nobody else can plant a record that makes the sweep kill."""
-    try:
-        os.mkdir(RECORD_DIR, 0o700)
-    except FileExistsError:
-        pass
-    fd = os.open(RECORD_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    st = os.fstat(fd)
-    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        os.close(fd)
-        raise RuntimeError("%s must belong to uid %d and be closed to others (it is uid %d, mode %04o)"
-                           % (RECORD_DIR, os.geteuid(), st.st_uid, st.st_mode & 0o7777))
-    return fd
+    """RECORD_DIR as a descriptor, refused unless only this process's user can use it: nobody else
+    can plant a record that makes the sweep kill."""
+    if os.path.dirname(RECORD_DIR) == _runtime.RUN_DIR:
+        os.close(_runtime.private_dir(_runtime.RUN_DIR))
+    return _runtime.private_dir(RECORD_DIR)
 
 
 def _record(helper_pid):
     """Write the helper's record: its pid and start time, and its run's (this process's)."""
-    line = '%d %d %d %d\n' % (helper_pid, _start_time(helper_pid) or 0, os.getpid(), _start_time(os.getpid()) or 0)
+    line = '%d %d %d %d\n' % (helper_pid, _runtime.start_time(helper_pid) or 0, os.getpid(),
+                               _runtime.start_time(os.getpid()) or 0)
     directory = _record_dir()
     try:
         fd = os.open(str(helper_pid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=directory)
@@ -128,11 +112,11 @@ def _kill_if(pid, start):
     except OSError as exc:  # a kernel before 5.3: no pidfd; check as close to the signal as possible
         if exc.errno != errno.ENOSYS:
             raise
-        if _start_time(pid) == start:
+        if _runtime.start_time(pid) == start:
             os.kill(pid, signal.SIGKILL)
         return
     try:
-        if _start_time(pid) == start:
+        if _runtime.start_time(pid) == start:
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except ProcessLookupError:
         pass
@@ -154,8 +138,8 @@ def _sweep():
                     os.close(fd)
             except (OSError, ValueError):
                 continue  # not a record of ours: leave it
-            if _start_time(helper) == helper_start:
-                if _start_time(run) == run_start:
+            if _runtime.start_time(helper) == helper_start:
+                if _runtime.start_time(run) == run_start:
                     continue
                 _kill_if(helper, helper_start)
             try:

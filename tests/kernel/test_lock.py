@@ -90,11 +90,12 @@ def test_a_local_user_holding_a_lock_file_in_run_lock_does_not_block_runs(ns, lo
 
 def test_the_lock_is_out_of_reach_of_other_users(ns, local_user):
     pipeline.run_links(dict(netns=ns, name='l0', lower='v0'), 'macvlan')
-    st = os.lstat(apply.LOCK_DIR)
+    lockdir = os.path.dirname(apply.LOCK_PATH)
+    st = os.lstat(lockdir)
     assert st.st_uid == 0 and oct(st.st_mode & 0o7777) == '0o700'
     probe = as_user(local_user, 'sh', '-c', 'exec 3>>%s' % apply.LOCK_PATH, stderr=subprocess.PIPE)
     assert probe.wait() != 0 and b'Permission denied' in probe.stderr.read()
-    probe = as_user(local_user, 'ln', '-s', '/etc/shadow', apply.LOCK_DIR + '/x', stderr=subprocess.PIPE)
+    probe = as_user(local_user, 'ln', '-s', '/etc/shadow', lockdir + '/x', stderr=subprocess.PIPE)
     assert probe.wait() != 0
 
 
@@ -114,7 +115,7 @@ def test_a_lock_directory_others_could_change_is_refused(tmp_path, local_user, h
     with pytest.raises(VifError) as err:
         with apply.HostLock(timeout=0.1, path=str(lockdir / 'lock')):
             pass
-    assert err.value.msg.startswith('refusing the lock directory %s' % lockdir)
+    assert err.value.msg.startswith('refusing the directory %s: ' % lockdir)
     assert not os.path.exists(target / 'lock') and not os.path.exists(lockdir / 'lock')
 
 

@@ -325,12 +325,12 @@ def test_the_record_directory_must_be_private(tmp_path, monkeypatch):
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
     monkeypatch.setattr(probe, 'RECORD_DIR', str(shared))
-    with pytest.raises(RuntimeError, match='closed to others'):
+    with pytest.raises(VifError, match='closed to others'):
         probe._sweep()
     link = tmp_path / 'link'
     link.symlink_to(tmp_path)
     monkeypatch.setattr(probe, 'RECORD_DIR', str(link))
-    with pytest.raises(OSError):
+    with pytest.raises(VifError, match='not a symlink'):
         probe._sweep()
 
 
