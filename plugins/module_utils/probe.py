@@ -39,6 +39,7 @@ import time
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import StopSignals
 
 ETHERTYPE = 0x88B5  # IEEE Std 802 local experimental EtherType 1
 HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for people reading ps
@@ -190,9 +191,14 @@ class Endpoint:
         os.write(self._to_child, (json.dumps(request) + '\n').encode())
         deadline = time.monotonic() + timeout
         while b'\n' not in self._buffer:
+            stop = StopSignals.pending()
+            if stop:  # recorded by the run's lock holder: give up the probe, its helpers go with it
+                raise RuntimeError("interrupted by %s" % stop)
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._from_child], [], [], left)[0]:
+            if left <= 0:
                 raise RuntimeError("probe helper did not answer %r within %.1f s" % (request['op'], timeout))
+            if not select.select([self._from_child], [], [], min(left, 0.1))[0]:
+                continue
             chunk = os.read(self._from_child, 65536)
             if not chunk:
                 raise RuntimeError("probe helper exited during %r" % request['op'])

@@ -2,6 +2,7 @@
 switch port's hairpin, expectations fail loudly, nothing is left behind (also after a failure or a
 kill), refusals, and the cross-check with real VEPA endpoints made by hostnet.vif.macvlan."""
 
+import json
 import os
 import random
 import signal
@@ -166,6 +167,44 @@ def test_a_killed_probe_leaves_nothing_and_the_next_run_works(switched):
     assert relay(host)[0]['reflective_relay'] is True
     assert_nothing_left(host, before)
     assert not killed_helpers & recorded()  # the next run's sweep dropped the killed run's records
+
+
+STOPPED = '''
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+try:
+    pipeline.run_relay(dict(netns=sys.argv[1], lower='uplink', timeout=30))
+    print(json.dumps({'ok': True}))
+except VifError as exc:
+    print(json.dumps({'error': exc.msg}))
+'''
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
+def test_a_stop_signal_ends_a_waiting_probe_at_once_and_leaves_nothing(switched, sig):
+    """The probe waits up to 30 s for frames (hairpin off); a stop signal ends it within a second
+    and removes its links and helpers, instead of waiting the timeout out."""
+    host, _switch = switched
+    before = snapshot(host)
+    collections = os.path.join(REPO, '.venv', 'collections')
+    proc = subprocess.Popen([sys.executable, '-c', STOPPED, host, collections], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(helpers()) < 2 or promiscuity(host, 'uplink') < 1:
+            assert time.monotonic() < deadline and proc.poll() is None, 'the probe never started'
+            time.sleep(0.02)
+        time.sleep(0.3)  # frames sent; the receiver is waiting
+        proc.send_signal(sig)
+        out, _err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert json.loads(out) == {'error': 'uplink: the probe failed: interrupted by %s (its temporary links and '
+                                        'namespaces are removed)' % sig.name}
+    assert_nothing_left(host, before)
 
 
 def refuse(host, lower='uplink', **params):
