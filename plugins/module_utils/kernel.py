@@ -469,10 +469,10 @@ def read_sriov_pf(sysfs, pf):
     if (_hex_or_none(pci_class) or 0) >> 16 != PCI_CLASS_NETWORK:
         return {'found': False, 'why': 'is not a network device (its PCI class is %s, a network controller is '
                                        '0x02xxxx); refusing to touch its VFs' % (pci_class or 'unreadable')}
-    if not os.path.isdir(net):
+    if not os.path.isdir(net) and not os.path.exists(os.path.join(device, 'physfn')):  # a VF: refused as one
         return {'found': False, 'why': 'is a network controller without a network interface in this namespace '
                                        '(no net/ directory: no driver bound, or its interface is elsewhere)'}
-    names = sorted(os.listdir(net))
+    names = sorted(os.listdir(net)) if os.path.isdir(net) else []
     record = _read_pf(device, pf if not by_address else (names[0] if names else None))
     driver = os.path.join(device, 'driver')
     record.update(found=True, is_vf=os.path.exists(os.path.join(device, 'physfn')),

@@ -273,27 +273,32 @@ def check_against(specs, current, kind, purge_lowers=()):
 
 
 def _check_macs(specs, current, kind, purge_lowers):
-    """Two macvlan/macvtap links on one lower device cannot share a MAC, nor take the lower device's own
-    (outside passthru): the kernel answers only EADDRINUSE, so name both links before anything changes."""
+    """Two macvlan/macvtap links that are up on one lower device cannot share a MAC, nor take the lower
+    device's own (outside passthru): the kernel refuses to bring the second one up with only EADDRINUSE,
+    so name both links before anything changes. (Links that stay down may share one: the kernel checks
+    addresses when a link goes up.)"""
     removed = set(s['name'] for s in specs if s['state'] == 'absent')
     in_task = dict((s['name'], s) for s in specs if s['state'] == 'present')
-    holders = {}  # (lower, mac) -> who holds it after the task, among links that keep their address
+    holders = {}  # (lower, mac) -> who holds it up after the task, among links that keep their address
     for link in current.values():
         spec = in_task.get(link['name'])
-        keeps = (link['name'] not in removed and not (link['kind'] == kind and link['lower'] in purge_lowers)
-                 if spec is None else spec.get('mac') is None and link['lower'] == spec['lower'])
+        if spec is None:
+            keeps = (link['name'] not in removed and link.get('admin_state') == 'up'
+                     and not (link['kind'] == kind and link['lower'] in purge_lowers))
+        else:
+            keeps = spec['mac'] is None and link['lower'] == spec['lower'] and spec['admin_state'] == 'up'
         if link['kind'] in ('macvlan', 'macvtap') and link.get('lower') and link.get('mac') and keeps:
             holders[(link['lower'], link['mac'])] = 'existing %s %s' % (link['kind'], link['name'])
     for spec in in_task.values():
-        if not spec.get('mac'):
+        if not spec['mac'] or spec['admin_state'] != 'up':
             continue
         lower = current.get(spec['lower']) or {}
         other = holders.get((spec['lower'], spec['mac']))
         if other is None and spec['mode'] != 'passthru' and lower.get('mac') == spec['mac']:
             other = 'lower device %s itself' % spec['lower']
         if other is not None:
-            raise invalid('mac', spec['mac'], "already used on lower device %s by %s; links on one lower device need "
-                          "different MAC addresses" % (spec['lower'], other), spec['name'])
+            raise invalid('mac', spec['mac'], "already used on lower device %s by %s; links that are up on one "
+                          "lower device need different MAC addresses" % (spec['lower'], other), spec['name'])
         holders[(spec['lower'], spec['mac'])] = '%s %s of this task' % (kind, spec['name'])
 
 

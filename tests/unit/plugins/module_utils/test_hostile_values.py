@@ -269,6 +269,12 @@ def test_the_lower_devices_own_mac_is_refused_outside_passthru():
      {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:00:07'}, ()),
     (dict(CURRENT, old=link('old', mac='02:00:5e:00:00:07')), {'lower': 'eth1', 'links': [
         {'name': 'old', 'mac': '02:00:5e:00:00:08'}, {'name': 'new', 'mac': '02:00:5e:00:00:07'}]}, ()),
+    # the kernel checks addresses when a link goes up: a link that is or stays down holds none
+    (dict(CURRENT, old=link('old', mac='02:00:5e:00:00:07', admin_state='down')),
+     {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:00:07'}, ()),
+    (dict(CURRENT, old=link('old', mac='02:00:5e:00:00:07')),
+     {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:00:07', 'admin_state': 'down'}, ()),
+    (CURRENT, {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01', 'admin_state': 'down'}, ()),
 ])
 def test_a_mac_freed_or_elsewhere_is_no_conflict(current, params, purge):
     model.check_against(model.build_link_specs(params, 'macvlan'), current, 'macvlan', purge)
