@@ -164,6 +164,8 @@ def task_entries(params, list_key, one_key, noun, fields, per_entry_only=(), bar
         if params.get(one_key) is None:
             raise VifError("%s (one %s) or %s (a list) is required" % (one_key, noun, list_key), field=one_key)
         return [(None, dict((k, params.get(k)) for k in fields))]
+    if not isinstance(entries, list):
+        raise invalid(list_key, entries, "expected a list of %s entries" % noun)
     for field in per_entry_only:
         if params.get(field) is not None:
             raise invalid(field, params[field], "is per %s: set it inside each %s: entry" % (noun, list_key))
@@ -462,10 +464,23 @@ def build_sriov_specs(params):
         if spec['persist'] not in PERSIST_CHOICES:
             raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
         specs.append(spec)
+    if params.get('persist_dir') is not None:
+        check_directory(params['persist_dir'], 'persist_dir')
     return reject_duplicates(specs, 'pf')
 
 
+def check_directory(value, field):
+    """A directory root writes files into: an absolute path of printable ASCII, without '..' (where the
+    files land must be what the task says; a NUL or newline would fail or mislead later)."""
+    if (not isinstance(value, str) or not value.startswith('/') or '..' in value.split('/')
+            or any(not 0x20 <= ord(char) <= 0x7e for char in value)):
+        raise invalid(field, value, "expected an absolute directory path of printable ASCII characters, without '..'")
+    return value
+
+
 def _vf_specs(entries, pf):
+    if not isinstance(entries, list):
+        raise invalid('vfs', entries, "expected a list of dictionaries, each with vf and its settings", pf)
     vfs, seen = [], set()
     for position, entry in enumerate(entries):
         where = 'vfs[%d]' % position

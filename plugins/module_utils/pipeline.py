@@ -247,8 +247,8 @@ def run_info(params, check_mode=False, diff=False):
     netns = params.get('netns')
     if params.get('lower') is not None:
         check_ifname(params['lower'], 'lower')
-    if params.get('reflective_relay'):  # validated before the first netlink request, like every module's input
-        relay.build_relay_specs({'lowers': params['reflective_relay']})
+    for position, lower in enumerate(params.get('reflective_relay') or []):  # before the first netlink request
+        check_ifname(lower, 'reflective_relay[%d]' % position)
     kern.check_netns(netns)
     with _GcPaused(), kern.Kernel(netns) as kernel:
         kinds = params.get('kinds') or facts.KINDS
