@@ -18,7 +18,8 @@ class ModuleDocFragment(object):
 options:
   name:
     description:
-      - Interface name of the link (1 to 15 bytes; no C(/), C(:) or whitespace).
+      - Interface name of the link (1 to 15 bytes of printable ASCII; no whitespace, C(/), C(:), C(*), C(?),
+        C([), C(]), C(!), quotes or backslash).
     type: str
   lower:
     description:

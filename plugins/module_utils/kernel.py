@@ -14,12 +14,13 @@ __metaclass__ = type
 
 import ctypes
 import errno
+import fcntl
 import json
 import os
-import re
 import stat
 
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, kernel_error
+from ansible_collections.hostnet.vif.plugins.module_utils.model import PCI_ADDRESS_RE, check_name, check_netns_name
 
 try:
     from pyroute2 import IPRoute
@@ -49,15 +50,44 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 
 
+NS_GET_NSTYPE = 0xb703  # ioctl on a namespace file: its CLONE_NEW* type
+
+
 def netns_path(netns):
-    return os.path.join(NETNS_DIR, netns)
+    """/run/netns/<name>: only for a name check_netns_name accepted (a '/' or '..' would leave the directory)."""
+    return os.path.join(NETNS_DIR, check_netns_name(netns))
 
 
 def check_netns(netns):
-    """A named namespace must exist: pyroute2 would silently create it."""
-    if netns and not os.path.exists(netns_path(netns)):
-        raise VifError("network namespace %r does not exist (looked for %s); create it first, this module "
-                       "never creates namespaces" % (netns, netns_path(netns)), field='netns', value=netns)
+    """A named namespace must be a plain name (pyroute2 opens a value with '/' relative to the working
+    directory while sysfs helpers use /run/netns/<value>) and /run/netns/<name> must be a network
+    namespace that exists: pyroute2 would silently create a missing one."""
+    if not netns:
+        return
+    path = netns_path(netns)
+    try:
+        # O_NOFOLLOW: not a symlink someone planted; O_NONBLOCK: a FIFO does not hang the open
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            why = ("does not exist (looked for %s); create it first, this module never creates namespaces" % path)
+        elif exc.errno == errno.ELOOP:
+            why = "%s is a symbolic link, not a namespace mounted by ip netns" % path
+        else:
+            why = "%s cannot be opened: %s" % (path, exc.strerror)
+        raise VifError("network namespace %r %s" % (netns, why), field='netns', value=netns) from None
+    try:
+        try:
+            nstype = fcntl.ioctl(fd, NS_GET_NSTYPE)
+        except OSError:
+            nstype = None  # ENOTTY: not a namespace file at all
+    finally:
+        os.close(fd)
+    if nstype != CLONE_NEWNET:
+        raise VifError("network namespace %r: %s is not a network namespace (%s); use a name that `ip netns list` "
+                       "shows" % (netns, path, 'a namespace of another type' if nstype else
+                                  'a plain file, perhaps left over from a namespace that was removed'),
+                       field='netns', value=netns)
 
 
 # The link attributes parse_link reads. pyroute2 decodes an attribute's value when it is first
@@ -363,9 +393,6 @@ def _int_or_none(text):
         return None
 
 
-PCI_ADDRESS_RE = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
-
-
 def _read_pf(device, name):
     """The SR-IOV side of one PCI device directory: counts, autoprobe, and per VF its PCI address,
     bound driver and netdev names. totalvfs is None when the device is not SR-IOV capable."""
@@ -414,30 +441,50 @@ def read_sriov_sysfs(sysfs):
 
 def pf_device_dir(sysfs, pf):
     """A PF's PCI device directory, by PCI address (bus/pci/devices) or netdev name (class/net/<pf>/device)."""
-    if PCI_ADDRESS_RE.match(pf):
+    if PCI_ADDRESS_RE.fullmatch(pf):
         return os.path.join(sysfs, 'bus', 'pci', 'devices', pf)
-    return os.path.join(sysfs, 'class', 'net', pf, 'device')
+    return os.path.join(sysfs, 'class', 'net', check_name(pf, 'pf'), 'device')
+
+
+PCI_CLASS_NETWORK = 0x02  # base class of the 24-bit PCI class code in sysfs `class` (0x020000: Ethernet)
 
 
 def read_sriov_pf(sysfs, pf):
     """One PF as the sriov module sees it: the _read_pf record plus found, is_vf (it has a physfn
-    link: it is itself a VF), driver (bound to the PF; None: none) and netdev (its interface name)."""
+    link: it is itself a VF), driver (bound to the PF; None: none) and netdev (its interface name).
+    A device that is not a network controller with a net/ directory is not found: its VFs (an NVMe's,
+    a GPU's) are not this module's to count or destroy."""
+    by_address = bool(PCI_ADDRESS_RE.fullmatch(pf))
     device = pf_device_dir(sysfs, pf)
     if not os.path.isdir(device):
-        if PCI_ADDRESS_RE.match(pf):
+        if by_address:
             why = 'no such PCI device'
         elif os.path.exists(os.path.join(sysfs, 'class', 'net', pf)):
             why = 'not a PCI device (a virtual interface has no device in sysfs)'
         else:
             why = 'no such network device in this namespace'
         return {'found': False, 'why': why}
+    pci_class = _read_file(os.path.join(device, 'class'))
     net = os.path.join(device, 'net')
+    if (_hex_or_none(pci_class) or 0) >> 16 != PCI_CLASS_NETWORK:
+        return {'found': False, 'why': 'is not a network device (its PCI class is %s, a network controller is '
+                                       '0x02xxxx); refusing to touch its VFs' % (pci_class or 'unreadable')}
+    if not os.path.isdir(net) and not os.path.exists(os.path.join(device, 'physfn')):  # a VF: refused as one
+        return {'found': False, 'why': 'is a network controller without a network interface in this namespace '
+                                       '(no net/ directory: no driver bound, or its interface is elsewhere)'}
     names = sorted(os.listdir(net)) if os.path.isdir(net) else []
-    record = _read_pf(device, pf if not PCI_ADDRESS_RE.match(pf) else (names[0] if names else None))
+    record = _read_pf(device, pf if not by_address else (names[0] if names else None))
     driver = os.path.join(device, 'driver')
     record.update(found=True, is_vf=os.path.exists(os.path.join(device, 'physfn')),
                   driver=os.path.basename(os.path.realpath(driver)) if os.path.exists(driver) else None)
     return record
+
+
+def _hex_or_none(text):
+    try:
+        return int(text, 16)
+    except (TypeError, ValueError):
+        return None
 
 
 def write_sriov(sysfs, pf, attribute, value):

@@ -23,7 +23,7 @@ DEFAULT_MODE = 'vepa'  # the kernel's own default for macvlan and macvtap
 IFNAMSIZ = 16
 MIN_MTU = 68
 MAX_MTU = 65535
-_MAC_RE = re.compile(r'^([0-9a-f]{2})([:-]?)([0-9a-f]{2})(?:\2[0-9a-f]{2}){4}$')
+_MAC_RE = re.compile(r'([0-9a-f]{2})([:-]?)([0-9a-f]{2})(?:\2[0-9a-f]{2}){4}')
 # Options a links: entry may carry; top-level values of the same name serve as defaults.
 LINK_FIELDS = ('name', 'lower', 'mode', 'mac', 'mtu', 'state', 'admin_state', 'source_macs', 'nopromisc')
 DEVICE_FIELDS = ('owner', 'group', 'device_mode')
@@ -31,22 +31,42 @@ DEVICE_FIELDS = ('owner', 'group', 'device_mode')
 PER_LINK_ONLY = ('name', 'mac', 'source_macs')
 
 
-def check_ifname(value, field='name', obj=None):
-    """The kernel's dev_valid_name(): 1-15 bytes, not . or .., no '/', ':' or whitespace."""
+# Characters a name may not contain besides the kernel's own rules: udev and systemd-networkd read
+# names as patterns (glob, '!' negation), and quotes or backslashes change how they are parsed.
+_NAME_FORBIDDEN = "*?[]!'\"\\"
+_NAME_RULE = ("printable ASCII without whitespace, '/', ':', glob characters (* ? [ ]), '!', quotes or "
+              "backslash, and not '.' or '..'")
+NAME_MAX = 255  # a namespace name is a file name under /run/netns
+
+
+def check_name(value, field, obj=None, max_bytes=IFNAMSIZ - 1, what='interface names'):
+    """A name that reaches the kernel, a path or a persisted file: plain printable ASCII (no control
+    character: the kernel cuts a name at NUL and would act on another device)."""
     if not isinstance(value, str) or not value:
-        raise invalid(field, value, "an interface name is required", obj)
-    if len(value.encode('utf-8')) >= IFNAMSIZ:
-        raise invalid(field, value, "interface names are at most 15 bytes (this one has %d)"
-                      % len(value.encode('utf-8')), obj)
-    if value in ('.', '..') or re.search(r'[/:\s]', value):
-        raise invalid(field, value, "interface names cannot be '.' or '..' nor contain '/', ':' or whitespace", obj)
+        raise invalid(field, value, "a name (a non-empty string) is required", obj)
+    if (value in ('.', '..') or any(not 0x21 <= ord(char) <= 0x7e for char in value)
+            or re.search(r'[/:%s]' % re.escape(_NAME_FORBIDDEN), value)):
+        raise invalid(field, value, "%s must be %s" % (what, _NAME_RULE), obj)
+    if len(value) > max_bytes:
+        raise invalid(field, value, "%s are at most %d bytes (this one has %d)" % (what, max_bytes, len(value)), obj)
     return value
+
+
+def check_ifname(value, field='name', obj=None):
+    """The kernel's dev_valid_name() (1-15 bytes, not . or .., no '/', ':' or whitespace), and check_name's
+    characters."""
+    return check_name(value, field, obj)
+
+
+def check_netns_name(value):
+    """A namespace name as `ip netns` makes them (a file under /run/netns), never a path."""
+    return check_name(value, 'netns', max_bytes=NAME_MAX, what='network namespace names')
 
 
 def normalise_mac(value, field='mac', obj=None):
     """Lower-case, colon-separated; unicast and not all-zero (the kernel's is_valid_ether_addr)."""
-    text = str(value).strip().lower()
-    if not _MAC_RE.match(text):
+    text = value.lower() if isinstance(value, str) else ''
+    if not _MAC_RE.fullmatch(text):
         raise invalid(field, value, "expected a MAC address like 02:00:5e:10:00:01", obj)
     octets = re.findall(r'[0-9a-f]{2}', text)
     if int(octets[0], 16) & 1:
@@ -61,7 +81,7 @@ def to_bool(value, field, obj=None):
     """Booleans as Ansible accepts them (links entries are not coerced by AnsibleModule)."""
     if value is None or isinstance(value, bool):
         return bool(value)
-    text = str(value).strip().lower()
+    text = value.lower() if isinstance(value, str) else repr(value)  # no surrounding whitespace
     if text in ('yes', 'on', '1', 'true', 'y', 't'):
         return True
     if text in ('no', 'off', '0', 'false', 'n', 'f', ''):
@@ -70,21 +90,43 @@ def to_bool(value, field, obj=None):
 
 
 def check_mtu(value, obj=None):
-    try:
-        mtu = int(value)
-    except (TypeError, ValueError):
-        raise invalid('mtu', value, "expected an integer", obj) from None
-    if not MIN_MTU <= mtu <= MAX_MTU:
-        raise invalid('mtu', value, "must be between %d and %d" % (MIN_MTU, MAX_MTU), obj)
-    return mtu
+    return whole_number(value, 'mtu', MIN_MTU, MAX_MTU, obj)
+
+
+def whole_number(value, field, low, high, obj=None):
+    """An int, or a string of ASCII digits (no sign, no whitespace: int() would take ' 1500', '+1' and
+    Arabic-Indic digits), within low..high."""
+    why = "expected a whole number from %d to %d" % (low, high)
+    if isinstance(value, str) and re.fullmatch(r'[0-9]+', value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise invalid(field, value, why, obj)
+    if not low <= number <= high:
+        raise invalid(field, value, why, obj)
+    return number
+
+
+def check_seconds(value, field, low, high):
+    """A duration: a number (not a boolean, not NaN) from low to high seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise invalid(field, value, "expected a number of seconds from %s to %s" % (low, high))
+    return float(value)
+
+
+MAX_ID = 4294967294  # uid_t/gid_t; 4294967295 is (uid_t)-1, "unset"
 
 
 def _resolve(value, field, lookup, what, obj):
     """A user or group name (or number) as its numeric id, checked on the target host."""
     if value is None:
         return None
-    if isinstance(value, int) or str(value).isdigit():
-        return int(value)
+    if isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r'[0-9]+', value)):
+        return whole_number(value, field, 0, MAX_ID, obj)
+    if not isinstance(value, str) or not value or any(not 0x21 <= ord(char) <= 0x7e for char in value):
+        raise invalid(field, value, "expected a %s name (printable ASCII, no whitespace) or a number from 0 to %d"
+                      % (what, MAX_ID), obj)
     try:
         return lookup(value)[2]
     except KeyError:
@@ -102,10 +144,10 @@ def resolve_group(value, obj=None):
 def normalise_file_mode(value, obj=None):
     if value is None:
         return None
-    text = str(value)
+    text = value if isinstance(value, str) else None
     if isinstance(value, int) and not isinstance(value, bool):
         text = '%o' % value  # YAML reads an unquoted 0660 as the octal number 432
-    if not re.match(r'^0?[0-7]{3}$', text):
+    if text is None or not re.fullmatch(r'0?[0-7]{3}', text):
         raise invalid('device_mode', value, "expected an octal permission string like '0660'", obj)
     return '%04o' % int(text, 8)
 
@@ -122,6 +164,8 @@ def task_entries(params, list_key, one_key, noun, fields, per_entry_only=(), bar
         if params.get(one_key) is None:
             raise VifError("%s (one %s) or %s (a list) is required" % (one_key, noun, list_key), field=one_key)
         return [(None, dict((k, params.get(k)) for k in fields))]
+    if not isinstance(entries, list):
+        raise invalid(list_key, entries, "expected a list of %s entries" % noun)
     for field in per_entry_only:
         if params.get(field) is not None:
             raise invalid(field, params[field], "is per %s: set it inside each %s: entry" % (noun, list_key))
@@ -166,13 +210,11 @@ def _link_spec(entry, kind, position):
     if state not in ('present', 'absent'):
         raise invalid('state', state, "expected present or absent", name)
     spec = {'name': name, 'kind': kind, 'state': state}
-    if state == 'absent':
-        return spec
     lower = entry.get('lower')
-    if lower is None:
+    if lower is None and state == 'present':
         raise VifError("%s: lower is required (the device the %s sits on)" % (name, kind), obj=name, field='lower')
-    spec['lower'] = check_ifname(lower, 'lower', name)
-    if spec['lower'] == name:
+    spec['lower'] = None if lower is None else check_ifname(lower, 'lower', name)
+    if lower is not None and spec['lower'] == name:
         raise invalid('lower', lower, "a link cannot be its own lower device", name)
     for field in ('lower', 'mode', 'mac', 'state', 'admin_state'):
         if entry.get(field) is not None and not isinstance(entry[field], str):
@@ -203,6 +245,9 @@ def _link_spec(entry, kind, position):
         spec['owner'] = resolve_user(entry.get('owner'), name)
         spec['group'] = resolve_group(entry.get('group'), name)
         spec['device_mode'] = normalise_file_mode(entry.get('device_mode'), name)
+    if state == 'absent':
+        # every field it gives was validated above; removing a link needs only its name
+        return {'name': name, 'kind': kind, 'state': state}
     return spec
 
 
@@ -226,6 +271,37 @@ def check_against(specs, current, kind, purge_lowers=()):
         if spec['mtu'] is not None and limit is not None and spec['mtu'] > limit:
             raise invalid('mtu', spec['mtu'], "above the MTU of lower device %s (%d)" % (spec['lower'], limit), name)
     _check_passthru(specs, current, kind, purge_lowers)
+    _check_macs(specs, current, kind, purge_lowers)
+
+
+def _check_macs(specs, current, kind, purge_lowers):
+    """Two macvlan/macvtap links that are up on one lower device cannot share a MAC, nor take the lower
+    device's own (outside passthru): the kernel refuses to bring the second one up with only EADDRINUSE,
+    so name both links before anything changes. (Links that stay down may share one: the kernel checks
+    addresses when a link goes up.)"""
+    removed = set(s['name'] for s in specs if s['state'] == 'absent')
+    in_task = dict((s['name'], s) for s in specs if s['state'] == 'present')
+    holders = {}  # (lower, mac) -> who holds it up after the task, among links that keep their address
+    for link in current.values():
+        spec = in_task.get(link['name'])
+        if spec is None:
+            keeps = (link['name'] not in removed and link.get('admin_state') == 'up'
+                     and not (link['kind'] == kind and link['lower'] in purge_lowers))
+        else:
+            keeps = spec['mac'] is None and link['lower'] == spec['lower'] and spec['admin_state'] == 'up'
+        if link['kind'] in ('macvlan', 'macvtap') and link.get('lower') and link.get('mac') and keeps:
+            holders[(link['lower'], link['mac'])] = 'existing %s %s' % (link['kind'], link['name'])
+    for spec in in_task.values():
+        if not spec['mac'] or spec['admin_state'] != 'up':
+            continue
+        lower = current.get(spec['lower']) or {}
+        other = holders.get((spec['lower'], spec['mac']))
+        if other is None and spec['mode'] != 'passthru' and lower.get('mac') == spec['mac']:
+            other = 'lower device %s itself' % spec['lower']
+        if other is not None:
+            raise invalid('mac', spec['mac'], "already used on lower device %s by %s; links that are up on one "
+                          "lower device need different MAC addresses" % (spec['lower'], other), spec['name'])
+        holders[(spec['lower'], spec['mac'])] = '%s %s of this task' % (kind, spec['name'])
 
 
 def _check_passthru(specs, current, kind, purge_lowers):
@@ -249,7 +325,9 @@ def _check_passthru(specs, current, kind, purge_lowers):
     for lower, members in sorted(by_lower.items()):
         passthru = [m for m in members if m[1] == 'passthru']
         if passthru and len(members) > 1:
-            offender = next((m for m in members if m[0] in task_names), members[0])
+            # the culprit is what the task asks for: its passthru link first, else its link beside one
+            offender = next((m for m in members if m[0] in task_names and m[1] == 'passthru'),
+                            next((m for m in members if m[0] in task_names), members[0]))
             others = ', '.join('%s (%s %s)' % (m[0], m[2], m[1]) for m in members if m[0] != offender[0])
             raise VifError("%s: lower device %s would carry a passthru link beside other links (%s); a passthru "
                            "link must be alone on its lower device" % (offender[0], lower, others),
@@ -261,7 +339,8 @@ def build_hairpin_specs(params):
     for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
                                         bare_names=True):
         name = check_ifname(entry['name'], 'name' if position is None else 'ports[%s].name' % position)
-        specs.append({'name': name, 'hairpin': True if entry['hairpin'] is None else bool(entry['hairpin'])})
+        hairpin = True if entry['hairpin'] is None else to_bool(entry['hairpin'], 'hairpin', name)
+        specs.append({'name': name, 'hairpin': hairpin})
     return reject_duplicates(specs, 'name')
 
 
@@ -299,8 +378,6 @@ def _tap_spec(entry, position):
     if state not in ('present', 'absent'):
         raise invalid('state', state, "expected present or absent", name)
     spec = {'name': name, 'kind': 'tun', 'state': state}
-    if state == 'absent':
-        return spec
     # mode and flags: omitted means "as it is" for an existing device, tap / off for a new one.
     mode = entry.get('mode')
     if mode not in (None, 'tap', 'tun'):
@@ -323,6 +400,9 @@ def _tap_spec(entry, position):
     if admin_state not in ('up', 'down'):
         raise invalid('admin_state', admin_state, "expected up or down", name)
     spec['admin_state'] = admin_state
+    if state == 'absent':
+        # every field it gives was validated above; removing a device needs only its name
+        return {'name': name, 'kind': 'tun', 'state': state}
     return spec
 
 
@@ -353,16 +433,19 @@ VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
 VLAN_PROTO_NAMES = ('802.1Q', '802.1ad')
 
 
-def _whole(value, field, low, high, obj):
-    if isinstance(value, bool):
-        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj) from None
-    if str(number) != str(value).strip() or not low <= number <= high:
-        raise invalid(field, value, "expected a whole number from %d to %d" % (low, high), obj)
-    return number
+# domain:bus:device.function as sysfs names PCI devices (device 00-1f, function 0-7), lower-case hex
+PCI_ADDRESS_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
+
+
+def check_pf(value):
+    """A PF by interface name, or by PCI address (anything with ':' is meant as one: names cannot have it)."""
+    if isinstance(value, str) and ':' in value:
+        address = value.lower()
+        if not PCI_ADDRESS_RE.fullmatch(address):
+            raise invalid('pf', value, "expected a PCI address as dddd:bb:dd.f in hexadecimal (4-digit domain, "
+                          "2-digit bus, device 00-1f, function 0-7), such as 0000:03:00.0, or an interface name")
+        return address
+    return check_ifname(value, 'pf')
 
 
 def build_sriov_specs(params):
@@ -370,13 +453,10 @@ def build_sriov_specs(params):
     drivers_autoprobe, allow_reset and persist are defaults for pfs: entries; vfs: is per PF."""
     specs = []
     for _position, merged in task_entries(params, 'pfs', 'pf', 'physical function', SRIOV_FIELDS, ('vfs',)):
-        pf = merged['pf']
-        if not isinstance(pf, str) or not pf:
-            raise invalid('pf', pf, "a PF's interface name or PCI address (such as 0000:03:00.0) is required")
-        pf = pf.strip().lower() if re.match(r'^[0-9A-Fa-f]{4}:', pf) else check_ifname(pf, 'pf')
+        pf = check_pf(merged['pf'])
         count = merged.get('num_vfs')
         spec = {'pf': pf, 'allow_reset': to_bool(merged.get('allow_reset'), 'allow_reset', pf),
-                'num_vfs': None if count is None else _whole(count, 'num_vfs', 0, 65535, pf),
+                'num_vfs': None if count is None else whole_number(count, 'num_vfs', 0, 65535, pf),
                 'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
                     merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
                 'vfs': _vf_specs(merged.get('vfs') or [], pf),
@@ -384,10 +464,23 @@ def build_sriov_specs(params):
         if spec['persist'] not in PERSIST_CHOICES:
             raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
         specs.append(spec)
+    if params.get('persist_dir') is not None:
+        check_directory(params['persist_dir'], 'persist_dir')
     return reject_duplicates(specs, 'pf')
 
 
+def check_directory(value, field):
+    """A directory root writes files into: an absolute path of printable ASCII, without '..' (where the
+    files land must be what the task says; a NUL or newline would fail or mislead later)."""
+    if (not isinstance(value, str) or not value.startswith('/') or '..' in value.split('/')
+            or any(not 0x20 <= ord(char) <= 0x7e for char in value)):
+        raise invalid(field, value, "expected an absolute directory path of printable ASCII characters, without '..'")
+    return value
+
+
 def _vf_specs(entries, pf):
+    if not isinstance(entries, list):
+        raise invalid('vfs', entries, "expected a list of dictionaries, each with vf and its settings", pf)
     vfs, seen = [], set()
     for position, entry in enumerate(entries):
         where = 'vfs[%d]' % position
@@ -398,14 +491,14 @@ def _vf_specs(entries, pf):
             raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(VF_FIELDS), pf)
         if entry.get('vf') is None:
             raise invalid(where + '.vf', None, "the VF number is required", pf)
-        vf = {'vf': _whole(entry['vf'], 'vf', 0, 65535, pf)}
+        vf = {'vf': whole_number(entry['vf'], 'vf', 0, 65535, pf)}
         if vf['vf'] in seen:
             raise invalid('vf', vf['vf'], "appears twice for this PF", pf)
         seen.add(vf['vf'])
         name = '%s vf %d' % (pf, vf['vf'])
         vf['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') is not None else None
-        vf['vlan'] = None if entry.get('vlan') is None else _whole(entry['vlan'], 'vlan', 0, 4095, name)
-        vf['qos'] = None if entry.get('qos') is None else _whole(entry['qos'], 'qos', 0, 7, name)
+        vf['vlan'] = None if entry.get('vlan') is None else whole_number(entry['vlan'], 'vlan', 0, 4095, name)
+        vf['qos'] = None if entry.get('qos') is None else whole_number(entry['qos'], 'qos', 0, 7, name)
         proto = entry.get('vlan_proto')
         if proto is not None and proto not in VLAN_PROTO_NAMES:
             raise invalid('vlan_proto', proto, "expected 802.1Q or 802.1ad", name)
@@ -420,7 +513,7 @@ def _vf_specs(entries, pf):
             raise invalid('link_state', state, "expected auto, enable or disable", name)
         vf['link_state'] = state
         for rate in ('min_tx_rate', 'max_tx_rate'):
-            vf[rate] = None if entry.get(rate) is None else _whole(entry[rate], rate, 0, 4294967295, name)
+            vf[rate] = None if entry.get(rate) is None else whole_number(entry[rate], rate, 0, 4294967295, name)
         if vf['min_tx_rate'] and vf['max_tx_rate'] and vf['min_tx_rate'] > vf['max_tx_rate']:
             raise invalid('min_tx_rate', vf['min_tx_rate'], "is above max_tx_rate (%d Mbit/s); 0 means no limit"
                           % vf['max_tx_rate'], name)

@@ -26,7 +26,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link, report_tap
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     build_hairpin_specs, build_link_specs, build_sriov_specs, build_tap_specs, check_against, check_hairpin_against,
-    check_sriov_against, check_taps_against)
+    check_ifname, check_seconds, check_sriov_against, check_taps_against)
 from ansible_collections.hostnet.vif.plugins.module_utils.planner import plan_hairpin, plan_links, plan_sriov, plan_taps
 
 
@@ -97,10 +97,15 @@ def plan_result(plan, netns, diff):
     return result
 
 
+def _seconds(params, field, default):
+    """A timeout option: None (callers in-process) is the default; NaN or a negative value would wait forever."""
+    return check_seconds(default if params.get(field) is None else params[field], field, 0, 86400)
+
+
 def _locked_session(params):
     netns = params.get('netns')
     kern.check_netns(netns)
-    return HostLock(float(params.get('lock_timeout') or 120)), netns
+    return HostLock(_seconds(params, 'lock_timeout', 120)), netns
 
 
 # -- macvlan / macvtap -------------------------------------------------------------------------
@@ -236,6 +241,10 @@ def _run_hairpin(params, check_mode, diff):
 def run_info(params, check_mode=False, diff=False):
     """hostnet.vif.vif_info: read-only, no lock (it writes nothing; one dump is a consistent view)."""
     netns = params.get('netns')
+    if params.get('lower') is not None:
+        check_ifname(params['lower'], 'lower')
+    for position, lower in enumerate(params.get('reflective_relay') or []):  # before the first netlink request
+        check_ifname(lower, 'reflective_relay[%d]' % position)
     kern.check_netns(netns)
     with _GcPaused(), kern.Kernel(netns) as kernel:
         kinds = params.get('kinds') or facts.KINDS
@@ -253,6 +262,7 @@ def run_info(params, check_mode=False, diff=False):
 
 def run_relay(params, check_mode=False, diff=False):
     """Observe the switch's reflective relay per lower device; fail where it contradicts ``expect``."""
+    relay.build_relay_specs(params)  # before the first netlink request (run_relays uses the same specs)
     lock, netns = _locked_session(params)
     with _GcPaused(), lock, kern.Kernel(netns) as kernel:
         return {'changed': False, 'relays': relay.run_relays(kernel, netns, params, check_mode)}
@@ -377,7 +387,7 @@ def verify_sriov(specs, states, vf_now):
 def run_sriov(params, check_mode=False, diff=False):
     """hostnet.vif.sriov: VF counts and autoprobe through sysfs, per-VF settings through netlink."""
     specs = build_sriov_specs(params)
-    timeout = float(params.get('wait_timeout') or 60)
+    timeout = _seconds(params, 'wait_timeout', 60)
     lock, netns = _locked_session(params)
     with _GcPaused(), lock, kern.Kernel(netns) as kernel:
         links = kernel.dump_links()

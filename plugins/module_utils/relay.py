@@ -46,11 +46,9 @@ def build_relay_specs(params):
         specs.append({'name': name, 'expect': expect, 'method': method})
     model.reject_duplicates(specs, 'name', field='lower')
     frames = params.get('frames', 5)
-    if not isinstance(frames, int) or not 1 <= frames <= 100:
+    if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= 100:
         raise invalid('frames', frames, "expected a whole number from 1 to 100")
-    timeout = params.get('timeout', 1.0)
-    if not isinstance(timeout, (int, float)) or not 0.1 <= timeout <= 30:
-        raise invalid('timeout', timeout, "expected seconds from 0.1 to 30")
+    model.check_seconds(params.get('timeout', 1.0), 'timeout', 0.1, 30)
     return specs
 
 

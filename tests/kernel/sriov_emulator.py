@@ -92,6 +92,7 @@ class PfFilesystem:
                        'sriov_numvfs': ('file', '%d\n' % self.numvfs, True),
                        'sriov_drivers_autoprobe': ('file', '%d\n' % int(self.autoprobe), True),
                        'emulator_generation': ('file', '%d\n' % self.generation, False),
+                       'class': ('file', '0x020000\n', False),  # an Ethernet controller, as igb's
                        'net': ('dir', [self.pf])}
             if self.driver:
                 entries['driver'] = ('link', '../../drivers/' + self.driver)
@@ -100,7 +101,7 @@ class PfFilesystem:
         else:
             n = addresses.index(parts[1]) - 1
             driver = self._driver_of(n)
-            entries = {'physfn': ('link', '../' + PCI_PF),
+            entries = {'physfn': ('link', '../' + PCI_PF), 'class': ('file', '0x020000\n', False),
                        'net': ('dir', ['%sv%d' % (self.pf, n)] if driver == self.vf_driver else [])}
             if driver:
                 entries['driver'] = ('link', '../../drivers/' + driver)

@@ -19,7 +19,8 @@ CURRENT = {'lo': link('lo', kind=None, loopback=True, mtu=65536), 'eth1': link('
 
 
 @pytest.mark.parametrize('name, ok', [
-    ('eth1', True), ('a' * 15, True), ('a' * 16, False), ('é' * 8, False), ('é' * 7, True),
+    # 'é' * 7 fits in 15 bytes, but names are printable ASCII only (issue 15, point 1)
+    ('eth1', True), ('a' * 15, True), ('a' * 16, False), ('é' * 8, False), ('é' * 7, False),
     ('a/b', False), ('a:b', False), ('a b', False), ('.', False), ('..', False), ('', False)])
 def test_interface_names_follow_the_kernels_rules(name, ok):
     if ok:
