@@ -433,8 +433,10 @@ VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
 VLAN_PROTO_NAMES = ('802.1Q', '802.1ad')
 
 
-# domain:bus:device.function as sysfs names PCI devices (device 00-1f, function 0-7), lower-case hex
-PCI_ADDRESS_RE = re.compile(r'[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
+# domain:bus:device.function as sysfs names PCI devices (the kernel prints the domain with %04x, so
+# domains above ffff, such as Intel VMD's 10000, have 5 to 8 digits and no leading zero; device
+# 00-1f, function 0-7), lower-case hex
+PCI_ADDRESS_RE = re.compile(r'(?:[0-9a-f]{4}|[1-9a-f][0-9a-f]{4,7}):[0-9a-f]{2}:[01][0-9a-f]\.[0-7]')
 
 
 def check_pf(value):
@@ -442,8 +444,9 @@ def check_pf(value):
     if isinstance(value, str) and ':' in value:
         address = value.lower()
         if not PCI_ADDRESS_RE.fullmatch(address):
-            raise invalid('pf', value, "expected a PCI address as dddd:bb:dd.f in hexadecimal (4-digit domain, "
-                          "2-digit bus, device 00-1f, function 0-7), such as 0000:03:00.0, or an interface name")
+            raise invalid('pf', value, "expected a PCI address as dddd:bb:dd.f in hexadecimal as sysfs names it "
+                          "(domain of 4 digits, or 5 to 8 without a leading zero; 2-digit bus; device 00-1f; "
+                          "function 0-7), such as 0000:03:00.0, or an interface name")
         return address
     return check_ifname(value, 'pf')
 

@@ -103,12 +103,16 @@ def test_absent_tap_entries_validate_what_they_give(entry, field):
 
 # -- point 7: PCI addresses ----------------------------------------------------------------------
 
-@pytest.mark.parametrize('pf', ['0000:03:00.0 junk', '0000:zz:00.0', '10000:03:00.0', '0000:03:00.0\n',
+@pytest.mark.parametrize('pf', ['0000:03:00.0 junk', '0000:zz:00.0', '00000:03:00.0', '0000:03:00.0\n',
                                 ' 0000:03:00.0', '0000:03:20.0', '0000:03:00.8', '0000:3:00.0', '0000:03:00',
                                 '0000:03:00.0/../../x', 'abcd:'])
 def test_pci_addresses_are_strict_and_say_what_is_expected(pf):
     err = refused(model.build_sriov_specs, {'pf': pf, 'num_vfs': 0})
     assert err.field == 'pf' and err.value == pf and 'dddd:bb:dd.f' in err.msg
+
+
+def test_pci_domains_above_ffff_are_addresses_as_sysfs_names_them():
+    assert model.build_sriov_specs({'pf': '10000:e1:00.0'})[0]['pf'] == '10000:e1:00.0'
 
 
 def test_pci_addresses_are_lower_cased():
