@@ -63,14 +63,28 @@ def mode_of(ns, name):
     return links(ns)[name]['linkinfo']['info_data']['mode']
 
 
+def wait_carrier(ns, *names, timeout=5):
+    """The kernel sets carrier flags asynchronously (linkwatch) after a veth comes up: wait for
+    them, so a snapshot taken by a test does not race them."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        now = links(ns)
+        if all('NO-CARRIER' not in now[n]['flags'] and 'LOWER_UP' in now[n]['flags'] for n in names):
+            return
+        assert time.monotonic() < deadline, 'no carrier on %s after %s s' % (', '.join(names), timeout)
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def ns():
-    """A namespace with a veth pair v0 (lower device) / v1 (its far side), both up."""
+    """A namespace with a veth pair v0 (lower device) / v1 (its far side), both up, with carrier."""
     name = new_netns()
     try:
         sh('ip', '-n', name, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
         sh('ip', '-n', name, 'link', 'set', 'v0', 'up')
         sh('ip', '-n', name, 'link', 'set', 'v1', 'up')
+        wait_carrier(name, 'v0', 'v1')
         yield name
     finally:
         del_netns(name)
