@@ -415,7 +415,7 @@ class SetDeviceOwner:
         kern.set_node_owner(self.path, dev['major'], dev['minor'], self.uid, self.gid, self.mode)
 
     def undo(self, ctx):
-        if self.path and self.previous and os.path.lexists(self.path):
+        if self.path and self.previous and self.device and os.path.lexists(self.path):
             prev = self.previous
             kern.set_node_owner(self.path, self.device[0], self.device[1], prev['uid'], prev['gid'], prev['mode'])
 
