@@ -131,14 +131,15 @@ def _collide(endpoint_ns):
     """Two namespaces whose macvtaps 'vt' have the same ifindex: the first holds /dev/tapN, so the
     second's node must be a private one."""
     spaces = [endpoint_ns(), endpoint_ns()]
+    index = random.randint(20000, 60000)  # an ifindex no other test (running meanwhile) uses
     for space in spaces:
         sh('ip', '-n', space, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
-        sh('ip', '-n', space, 'link', 'add', 'link', 'v0', 'name', 'vt', 'index', '77', 'type', 'macvtap',
+        sh('ip', '-n', space, 'link', 'add', 'link', 'v0', 'name', 'vt', 'index', index, 'type', 'macvtap',
            'mode', 'bridge')
         sh('ip', '-n', space, 'link', 'set', 'vt', 'up')
     first = sysfs_dev(spaces[0], 'vt')
-    st = os.stat('/dev/tap77')
-    assert st.st_rdev == os.makedev(*first), 'the first namespace should hold /dev/tap77'
+    st = os.stat('/dev/tap%d' % index)
+    assert st.st_rdev == os.makedev(*first), 'the first namespace should hold /dev/tap%d' % index
     return spaces
 
 
