@@ -534,7 +534,8 @@ class ChangeLink:
 
 
 class SetDeviceOwner:
-    """Owner, group and permission bits of a macvtap's character device."""
+    """Owner, group and permission bits of a macvtap's character device (kernel.set_node_owner:
+    on the node checked to be that device, never through a symbolic link)."""
 
     verb = 'chown'
 
@@ -543,6 +544,7 @@ class SetDeviceOwner:
         self.uid, self.gid, self.mode = uid, gid, mode
         self.previous = None
         self.path = None
+        self.device = None
 
     def describe(self):
         words = []
@@ -558,14 +560,15 @@ class SetDeviceOwner:
         if self.obj not in devs:
             raise VifError("%s: the macvtap's character device is not visible in sysfs" % self.obj, obj=self.obj)
         dev = devs[self.obj]
+        self.device = (dev['major'], dev['minor'])
         self.path = kern.chardev_node(ctx.netns, self.obj, index, dev['major'], dev['minor'])
-        self.previous = kern.node_owner(self.path)
-        kern.set_node_owner(self.path, self.uid, self.gid, self.mode)
+        self.previous = kern.node_owner(self.path, *self.device)
+        kern.set_node_owner(self.path, dev['major'], dev['minor'], self.uid, self.gid, self.mode)
 
     def undo(self, ctx):
-        if self.path and self.previous and os.path.exists(self.path):
+        if self.path and self.previous and self.device and os.path.lexists(self.path):
             prev = self.previous
-            kern.set_node_owner(self.path, prev['uid'], prev['gid'], prev['mode'])
+            kern.set_node_owner(self.path, self.device[0], self.device[1], prev['uid'], prev['gid'], prev['mode'])
 
 
 class SetHairpin:

@@ -20,14 +20,16 @@ KINDS = ('macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov')
 
 
 def device_state(netns, links, names, create=False):
-    """Character-device facts of macvtaps by name: path, major, minor, uid, gid, mode."""
+    """Character-device facts of macvtaps by name: path, major, minor, uid, gid, mode. Only with
+    ``create`` is a missing private node made (never in check mode or for vif_info); without it a
+    link whose node does not exist has path None."""
     names = [n for n in names if n in links and links[n]['kind'] == 'macvtap']
     out = {}
     for name, dev in kern.macvtap_chardevs(netns, names).items():
         path = kern.chardev_node(netns, name, links[name]['index'], dev['major'], dev['minor'], create=create)
         entry = {'major': dev['major'], 'minor': dev['minor'], 'path': path}
         if path:
-            entry.update(kern.node_owner(path))
+            entry.update(kern.node_owner(path, dev['major'], dev['minor']))
         out[name] = entry
     return out
 

@@ -19,7 +19,8 @@ import json
 import os
 import stat
 
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, kernel_error
+from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid, kernel_error
 from ansible_collections.hostnet.vif.plugins.module_utils.model import PCI_ADDRESS_RE, check_name, check_netns_name
 
 try:
@@ -42,8 +43,14 @@ IFF_LOOPBACK = 0x8
 IFF_LOWER_UP = 0x10000
 ARPHRD_ETHER = 1
 MACV_KINDS = ('macvlan', 'macvtap')
+DEV_DIR = '/dev'
 # Node made for a macvtap whose /dev/tapN name is taken by another namespace's device.
 PRIVATE_DEV_DIR = '/dev/hostnet-vif'
+# root's; others may pass through it (to open a node owner/group/device_mode gave them), not list or change it
+PRIVATE_DIR_MODE = 0o711
+PRIVATE_NODE_MODE = 0o600  # as the kernel makes /dev/tapN
+TAP_DRIVERS = ('macvtap', 'ipvtap')  # their character devices' names in /proc/devices
+NODE_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_REC = 0x4000
@@ -525,55 +532,148 @@ def in_sysfs(netns, func, *args):
     return run_in_netns(netns, func, *args, private_sysfs=True)
 
 
+def tap_majors():
+    """Character-device majors of the kernel's macvtap and ipvtap drivers (/proc/devices)."""
+    majors, section = set(), None
+    with open('/proc/devices') as handle:
+        for line in handle:
+            words = line.split()
+            if line.rstrip().endswith(':'):
+                section = line.strip()
+            elif section == 'Character devices:' and len(words) == 2 and words[1] in TAP_DRIVERS:
+                majors.add(int(words[0]))
+    return majors
+
+
+def _check_tap_device(obj, major, minor):
+    try:
+        majors = tap_majors()
+    except OSError as exc:
+        raise kernel_error(exc, "reading /proc/devices", obj=obj) from exc
+    if major not in majors:
+        raise VifError("%s: the character device %d:%d is not a macvtap/ipvtap device (their majors here: %s); "
+                       "refusing to make or change a device node for it"
+                       % (obj, major, minor, ', '.join(str(m) for m in sorted(majors)) or 'none'), obj=obj)
+    return os.makedev(major, minor)
+
+
+def _path_part(value, field):
+    """A name that becomes one component of a path under /dev (never a way out of the directory)."""
+    if not isinstance(value, str) or value in ('', '.', '..') or '/' in value or '\0' in value:
+        raise invalid(field, value, "must be a plain name to be part of a device path under %s" % PRIVATE_DEV_DIR)
+    return value
+
+
+def _private_node_path(netns, name):
+    return os.path.join(PRIVATE_DEV_DIR, _path_part(netns, 'netns') if netns else '_root', _path_part(name, 'name'))
+
+
+def _open_node(dir_fd, name, rdev):
+    """An O_PATH descriptor of ``name`` in ``dir_fd`` when it is the character device ``rdev``, else
+    None. O_PATH|O_NOFOLLOW: a symbolic link is opened as itself (so never matches), and the driver's
+    open() is not called (a macvtap's would attach a queue that takes a share of the VM's frames)."""
+    try:
+        fd = os.open(name, NODE_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    st = os.fstat(fd)
+    if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+        return fd
+    os.close(fd)
+    return None
+
+
+def _open_chardev(path, major, minor):
+    """O_PATH descriptor of the macvtap node at ``path`` (checked: that character device, reached
+    without following a symbolic link); VifError otherwise."""
+    rdev = _check_tap_device(path, major, minor)
+    with nofollow.directory(os.path.dirname(path)) as dir_fd:
+        fd = None if dir_fd is None else _open_node(dir_fd, os.path.basename(path), rdev)
+    if fd is None:
+        raise VifError("%s is not (or no longer) the character device %d:%d" % (path, major, minor), obj=path)
+    return fd
+
+
 def chardev_node(netns, name, index, major, minor, create=True):
     """The /dev node of a macvtap: /dev/tap<ifindex> when that node is this device (compared by
     major:minor); otherwise (the name is taken by a link of another namespace) a private node
-    /dev/hostnet-vif/<netns>/<name>, made on demand."""
-    want = os.makedev(major, minor)
-    candidate = '/dev/tap%d' % index
+    /dev/hostnet-vif/<netns>/<name>, made on demand (never with create=False: check mode, facts)."""
+    want = _check_tap_device(name, major, minor)
+    path = _private_node_path(netns, name)
     try:
-        st = os.stat(candidate)
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == want:
-            return candidate
-    except OSError:
-        pass
-    private = os.path.join(PRIVATE_DEV_DIR, netns or '_root', name)
-    try:
-        st = os.stat(private)
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == want:
-            return private
-        if create:
-            os.unlink(private)
-    except OSError:
-        pass
-    if not create:
-        return None
-    os.makedirs(os.path.dirname(private), exist_ok=True)
-    os.mknod(private, 0o600 | stat.S_IFCHR, want)
-    return private
+        with nofollow.directory(DEV_DIR) as dev_fd:
+            fd = _open_node(dev_fd, 'tap%d' % int(index), want)
+        if fd is not None:
+            os.close(fd)
+            return os.path.join(DEV_DIR, 'tap%d' % int(index))
+        with nofollow.directory(os.path.dirname(path), PRIVATE_DIR_MODE if create else None) as dir_fd:
+            fd = None if dir_fd is None else _open_node(dir_fd, name, want)
+            if fd is not None:
+                os.close(fd)
+                return path
+            if not create:
+                return None
+            try:
+                os.unlink(name, dir_fd=dir_fd)  # whatever holds our name (a stale node, a link itself)
+            except FileNotFoundError:
+                pass
+            os.mknod(name, stat.S_IFCHR | PRIVATE_NODE_MODE, want, dir_fd=dir_fd)
+            fd = _open_node(dir_fd, name, want)
+        if fd is None:
+            raise VifError("%s vanished right after it was made" % path, obj=name)
+        try:
+            os.chmod(_fd_path(fd), PRIVATE_NODE_MODE)  # mknod's mode went through the umask
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise kernel_error(exc, "mknod %s c %d %d" % (path, major, minor), obj=name) from exc
+    return path
 
 
 def remove_private_node(netns, name):
-    path = os.path.join(PRIVATE_DEV_DIR, netns or '_root', name)
+    path = _private_node_path(netns, name)
     try:
-        os.unlink(path)
-    except OSError:
+        with nofollow.directory(os.path.dirname(path)) as dir_fd:
+            if dir_fd is not None:
+                os.unlink(name, dir_fd=dir_fd)  # unlinkat: a symbolic link is removed, never followed
+    except (OSError, VifError):
         pass
 
 
-def node_owner(path):
-    st = os.stat(path)
+def _fd_path(fd):
+    """The inode behind an O_PATH descriptor, for chmod/chown (fchmod/fchown refuse O_PATH)."""
+    return '/proc/self/fd/%d' % fd
+
+
+def node_owner(path, major, minor):
+    fd = _open_chardev(path, major, minor)
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     return {'uid': st.st_uid, 'gid': st.st_gid, 'mode': '%04o' % stat.S_IMODE(st.st_mode)}
 
 
-def set_node_owner(path, uid=None, gid=None, mode=None):
+def set_node_owner(path, major, minor, uid=None, gid=None, mode=None):
+    """Owner, group and mode of a macvtap node, applied to the checked node itself. No moment gives
+    more than the old and the new settings both do: the bits are first narrowed to those both modes
+    share, then the owner/group change, then the new mode is set."""
+    fd = _open_chardev(path, major, minor)
     try:
-        if uid is not None or gid is not None:
-            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
-        if mode is not None:
-            os.chmod(path, int(mode, 8))
+        st = os.fstat(fd)
+        have = stat.S_IMODE(st.st_mode)
+        want = have if mode is None else int(mode, 8)
+        if (uid is not None and uid != st.st_uid) or (gid is not None and gid != st.st_gid):
+            if have & ~want:
+                os.chmod(_fd_path(fd), have & want)
+                have &= want
+            os.chown(_fd_path(fd), -1 if uid is None else uid, -1 if gid is None else gid)
+        if want != have:
+            os.chmod(_fd_path(fd), want)
     except OSError as exc:
         raise kernel_error(exc, "chown/chmod %s" % path, obj=path) from exc
+    finally:
+        os.close(fd)
 
 
 class Kernel:

@@ -9,7 +9,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
+import errno
 import os
+import stat
+
+from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 HEADER = '# Managed by hostnet.vif (Ansible): edits here are overwritten.\n'
 DEFAULT_DIR = '/etc/systemd/network'
@@ -54,24 +60,65 @@ def render_sriov_link(pci_address, num_vfs, vfs):
     return '\n'.join(lines) + '\n'
 
 
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
 def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return None
+    """The file's text, or None when it (or its directory) does not exist. The directory must be
+    root's alone (nofollow.open_dir) and the file a regular file: a symbolic link is refused, never
+    read through (its target could be any file of the host, shown by --diff)."""
+    with nofollow.directory(os.path.dirname(path), field='persist_dir') as dir_fd:
+        if dir_fd is None:
+            return None
+        try:
+            fd = os.open(os.path.basename(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise VifError("%s is a symbolic link: refusing to read or replace it (remove it first)" % path,
+                               obj=path) from None
+            raise
+    with os.fdopen(fd, 'rb') as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise VifError("%s is not a regular file: refusing to read or replace it" % path, obj=path)
+        return handle.read().decode('utf-8', 'replace')
 
 
 def write_text(path, text):
-    """Atomic replace (temp file + rename); None removes the file."""
-    if text is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    temp = os.path.join(directory, '.%s.tmp' % os.path.basename(path))
-    with open(temp, 'w') as handle:
-        handle.write(text)
-    os.chmod(temp, 0o644)
-    os.rename(temp, path)
+    """Atomic replace; None removes the file. The text goes to an exclusive temporary file of a
+    random name (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0644 whatever the umask) in the same directory,
+    reached without following a symbolic link; it is flushed to disk, renamed over the file, and
+    the directory is flushed. Removing unlinks the name itself (a symbolic link is never followed)."""
+    name = os.path.basename(path)
+    with nofollow.directory(os.path.dirname(path), DIR_MODE, field='persist_dir') as dir_fd:
+        if text is None:
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except FileNotFoundError:
+                return
+            os.fsync(dir_fd)
+            return
+        temp = '.%s.%s.tmp' % (name, _random_suffix())
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
+                     dir_fd=dir_fd)
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                os.fchmod(handle.fileno(), FILE_MODE)  # open's mode went through the umask
+                handle.write(text.encode('utf-8'))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            try:
+                os.unlink(temp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            raise
+        os.fsync(dir_fd)
+
+
+def _random_suffix():
+    return binascii.hexlify(os.urandom(8)).decode()

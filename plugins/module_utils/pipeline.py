@@ -184,7 +184,7 @@ def _run_links(params, kind, check_mode, diff):
         if check_mode or not plan.actions:
             view = dict((n, plan.after.get(n) or current.get(n)) for n in present)
             if not plan.actions:
-                devices = device_state(netns, current, managed, create=True) if managed else {}
+                devices = device_state(netns, current, managed, create=not check_mode) if managed else {}
             result['links'] = [report_link(view[n], netns, devices.get(n) if not plan.actions else None)
                                for n in present if view.get(n)]
             return result

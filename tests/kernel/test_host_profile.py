@@ -125,7 +125,7 @@ def test_persist_systemd_networkd_renders_the_profile(switched, tmp_path):
         ('Network', [('MACVLAN', 'hostside'), ('MACVTAP', 'vm0tap'), ('MACVTAP', 'vm1tap')])]
     rules = [line for line in (tmp_path / '70-hostnet-vif-macvtap.rules').read_text().splitlines()
              if line and not line.startswith('#')]
-    assert rules == ['SUBSYSTEM=="macvtap", KERNELS=="%s", OWNER="nobody", MODE="0660"' % name
+    assert rules == ['SUBSYSTEM=="macvtap", SUBSYSTEMS=="net", KERNELS=="%s", OWNER="nobody", MODE="0660"' % name
                      for name in ('vm0tap', 'vm1tap')]
     _again, recap = site(host, 'bridge_local', *extra)
     assert recap['changed'] == 0

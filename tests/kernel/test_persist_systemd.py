@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import links, new_netns, del_netns, sh
 from test_host_profile import site
 
@@ -204,3 +206,87 @@ def test_udev_gives_macvtap_devices_the_profiles_ownership(switched, tmp_path):
     (tmp_path / 'none').mkdir()
     (tmp_path / 'none' / 'empty.rules').write_text('')
     assert udev_gives(host, tmp_path / 'none', 'vm0tap') == ('root', '600')
+
+
+def persist_args(tmp_path):
+    return ['-e', 'host_profile_persist=systemd-networkd', '-e', 'host_profile_persist_dir=%s' % (tmp_path / 'network'),
+            '-e', 'host_profile_udev_dir=%s' % (tmp_path / 'udev')]
+
+
+def test_udev_rule_has_a_canonical_mode_and_matches_only_its_own_device(switched, tmp_path):
+    """device_mode: 0660 unquoted is the YAML integer 432: the rule must still say MODE="0660" (udev
+    reads "432" as octal 0432). The rule for a macvtap named tap<N> must not apply to the /dev/tap<N>
+    of another macvtap (whose ifindex is N), only to its own device."""
+    import yaml
+    assert os.access(UDEVADM, os.X_OK), 'udevadm is missing: scripts/setup unpacks it (%s)' % UDEVADM
+    host, _switch = switched
+    profile = tmp_path / 'profile.yml'
+    profile.write_text('host_profile_spec:\n  lowers_up: [uplink]\n  macvtap:\n'
+                       '    - {name: tap4242, lower: uplink, mode: bridge, owner: nobody, device_mode: 0660}\n')
+    assert yaml.safe_load(profile.read_text())['host_profile_spec']['macvtap'][0]['device_mode'] == 432
+    done, recap = site(host, None, *persist_args(tmp_path), '-e', '@%s' % profile)
+    assert recap['failed'] == 0, done.stdout[-3000:]
+    rules = (tmp_path / 'udev' / '70-hostnet-vif-macvtap.rules').read_text()
+    assert 'MODE="0660"' in rules and '432' not in rules
+    # another VM's macvtap whose ifindex (so its node, /dev/tap4242) is the first one's name
+    sh('ip', '-n', host, 'link', 'add', 'link', 'uplink', 'name', 'othervm', 'index', '4242', 'type', 'macvtap')
+    assert udev_gives(host, tmp_path / 'udev', 'tap4242') == ('nobody', '660')
+    assert udev_gives(host, tmp_path / 'udev', 'othervm') == ('root', '600')
+
+
+@pytest.mark.parametrize('spec, culprit', [
+    ({'taps': [{'name': '!x', 'bridge': 'br0'}]}, 'taps[0].name="!x"'),
+    ({'macvtap': [{'name': 'vm*', 'lower': 'uplink'}]}, 'macvtap[0].name="vm*"'),
+    ({'macvlan': [{'name': 'a|uplink', 'lower': 'uplink'}]}, 'macvlan[0].name="a|uplink"'),
+    ({'macvlan': [{'name': 'ok0', 'lower': 'upl?nk'}]}, 'macvlan[0].lower="upl?nk"'),
+    ({'taps': [{'name': 'vnet9', 'bridge': 'br[0]'}]}, 'taps[0].bridge="br[0]"'),
+    ({'macvtap': [{'name': 'vm0', 'lower': 'uplink', 'owner': 'no body'}]}, 'macvtap[0].owner="no body"'),
+    ({'macvtap': [{'name': 'vm0', 'lower': 'uplink', 'device_mode': '0o660'}]}, 'macvtap[0].device_mode="0o660"'),
+])
+def test_names_read_as_patterns_are_refused_before_anything_changes(switched, tmp_path, spec, culprit):
+    """A tap named '!x' with a bridge would give a .network file whose [Match] Name=!x matches every
+    other interface (the uplink would join the bridge at boot); '*', '?', '[ ]' and udev's '|' match
+    other devices too. The role fails first: no link, no file."""
+    host, _switch = switched
+    sh('ip', '-n', host, 'link', 'add', 'br0', 'type', 'bridge')
+    before = sorted(links(host))
+    done, recap = site(host, None, *persist_args(tmp_path), host_profile_spec=dict(spec, lowers_up=['uplink']))
+    assert recap['failed'] == 1, done.stdout[-3000:]
+    text = ' '.join(done.stdout.split())
+    assert 'Cannot persist this profile: %s' % culprit in text and 'read them as patterns' in text
+    assert sorted(links(host)) == before
+    assert not (tmp_path / 'network').exists() and not (tmp_path / 'udev').exists()
+
+
+def test_an_absent_entrys_lower_cannot_reach_outside_the_persist_directory(switched, tmp_path):
+    """An absent link's lower names the .network file the role removes: with
+    x.network.d/../../victim it pointed, through the drop-in directory of a link named x, at a file
+    outside the persist directory."""
+    host, _switch = switched
+    network = tmp_path / 'network'
+    (network / '70-hostnet-vif-x.network.d').mkdir(parents=True)
+    victim = tmp_path / 'victim.network'
+    victim.write_text('[Match]\nName=eth0\n')
+    spec = {'macvlan': [{'name': 'gone0', 'lower': 'x.network.d/../../victim', 'state': 'absent'}]}
+    done, recap = site(host, None, *persist_args(tmp_path), host_profile_spec=spec)
+    assert recap['failed'] == 1, done.stdout[-3000:]
+    assert 'macvlan[0].lower="x.network.d/../../victim"' in ' '.join(done.stdout.split())
+    assert victim.read_text() == '[Match]\nName=eth0\n'
+
+
+@pytest.mark.parametrize('how', ['world-writable', 'symlink'])
+def test_a_persist_directory_another_user_could_change_is_refused(switched, tmp_path, how):
+    host, _switch = switched
+    network = tmp_path / 'network'
+    if how == 'symlink':
+        (tmp_path / 'real').mkdir()
+        network.symlink_to(tmp_path / 'real')
+    else:
+        network.mkdir()
+        network.chmod(0o777)
+    spec = {'lowers_up': ['uplink'], 'macvlan': [{'name': 'vepa0', 'lower': 'uplink'}]}
+    done, recap = site(host, None, *persist_args(tmp_path), host_profile_spec=spec)
+    assert recap['failed'] == 1, done.stdout[-3000:]
+    assert 'must be a directory owned by root that no one else can write' in ' '.join(done.stdout.split())
+    assert 'vepa0' not in links(host)
+    assert os.listdir(tmp_path / 'real' if how == 'symlink' else network) == []
