@@ -16,6 +16,7 @@ __metaclass__ = type
 import os
 import stat
 
+from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 RUN_DIR = '/run/hostnet-vif'
@@ -32,27 +33,14 @@ def start_time(pid):
 
 
 def private_dir(path):
-    """A directory only this process's user can use, made (0700, whatever the umask) when missing,
-    opened without following a symlink; returned as a file descriptor to work relative to. One
-    owned by another user, open to others, a symlink or not a directory is refused."""
-    try:
-        os.mkdir(path, 0o700)
-        created = True
-    except FileExistsError:
-        created = False
-    except OSError as exc:
-        raise VifError("cannot create the directory %s: %s" % (path, exc.strerror or exc)) from exc
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise VifError("refusing the directory %s: it must be a directory, not a symlink (%s); remove it and run "
-                       "again" % (path, exc.strerror or exc)) from exc
-    if created:
-        os.fchmod(fd, 0o700)  # mkdir's mode went through the umask
+    """A directory only this process's user can use, made 0700 when missing (whatever the umask),
+    reached without following a symlink (nofollow.open_dir); returned as a file descriptor to work
+    relative to. One owned by another user, or open to others in any way, is refused."""
+    fd = nofollow.open_dir(path, 0o700)
     st = os.fstat(fd)
     if st.st_uid != os.geteuid() or st.st_mode & 0o077:
         os.close(fd)
-        raise VifError("refusing the directory %s: it must belong to uid %d and be closed to others (it is uid %d, "
-                       "mode %04o); remove it and run again" % (path, os.geteuid(), st.st_uid,
-                                                                stat.S_IMODE(st.st_mode)))
+        raise VifError("%s: must belong to uid %d and be closed to others (it is uid %d, mode %04o); refusing to "
+                       "work there, remove it and run again" % (path, os.geteuid(), st.st_uid,
+                                                                 stat.S_IMODE(st.st_mode)))
     return fd

@@ -364,12 +364,12 @@ def test_the_record_directory_must_be_private(tmp_path, monkeypatch):
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
     monkeypatch.setattr(probe, 'RECORD_DIR', str(shared))
-    with pytest.raises(VifError, match='closed to others'):
+    with pytest.raises(VifError, match='writable by others'):
         probe._sweep()
     link = tmp_path / 'link'
     link.symlink_to(tmp_path)
     monkeypatch.setattr(probe, 'RECORD_DIR', str(link))
-    with pytest.raises(VifError, match='not a symlink'):
+    with pytest.raises(VifError, match='is a symbolic link'):
         probe._sweep()
 
 
