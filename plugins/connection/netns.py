@@ -133,8 +133,8 @@ class Connection(LocalConnection):
         if not mount_ns:
             return [self.get_option('ip_command'), 'netns', 'exec', name]
         # The same checks again, on the descriptors it then joins: nothing of the mount namespace runs
-        # unless it is the recorded one at that moment (-I: no environment or user site is consulted).
-        return [sys.executable, '-I', namespaces.__file__, name, mount_ns, str(mount_ns_id),
+        # unless it is the recorded one at that moment (-I -S: standard library only, no environment, no site).
+        return [sys.executable, '-I', '-S', namespaces.__file__, name, mount_ns, str(mount_ns_id),
                 '' if holder_start is None else str(holder_start)]
 
     def _connect(self):

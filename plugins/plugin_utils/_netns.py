@@ -15,11 +15,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ctypes
 import errno
 import fcntl
 import os
-import re
 import stat
 import sys
 
@@ -32,9 +30,7 @@ NAMESPACE_TYPES = {0x00000080: 'time', 0x00020000: 'mount', 0x02000000: 'cgroup'
 # Path separator, glob, negation, quote and backslash characters: a plain name has none of them.
 UNSAFE_NAME_CHARACTERS = frozenset('/*?[]!\'"\\')
 NAME_MAX = 255
-# A mount namespace named through a process: the process can exit and its pid be reused.
-PROC_MOUNT_NS = re.compile(r'^/proc/([1-9][0-9]*)/ns/mnt$')
-MOUNT_NS_ID = re.compile(r'^(?:mnt:\[([0-9]+)\]|([0-9]+))$')
+DIGITS = frozenset('0123456789')
 REFUSED_STATUS = 255  # as ssh's "could not connect"
 MESSAGE_PREFIX = 'hostnet.vif.netns: '
 
@@ -128,13 +124,22 @@ def open_netns(name):
 def parse_mount_namespace_id(value):
     """The inode number of ``mnt:[4026532301]`` (as readlink /proc/PID/ns/mnt shows it) or ``4026532301``."""
     text = '' if value is None else str(value).strip()
+    number = text[len('mnt:['):-1] if text.startswith('mnt:[') and text.endswith(']') else text
     if not text:
         raise Refused("mount_namespace_id is required with mount_namespace: the namespace's inode number recorded "
                       "by whoever started its holder (readlink /proc/PID/ns/mnt prints mnt:[INODE])")
-    match = MOUNT_NS_ID.match(text)
-    if not match:
+    if not number or not set(number) <= DIGITS:
         raise Refused("mount_namespace_id %r is not a mount namespace id: expected mnt:[INODE] or INODE" % (value,))
-    return int(match.group(1) or match.group(2))
+    return int(number)
+
+
+def holder_pid(path):
+    """PID of a /proc/PID/ns/mnt path: a namespace named through a process, whose pid is reused once it exits."""
+    parts = path.split('/')
+    if len(parts) == 5 and parts[:2] == ['', 'proc'] and parts[3:] == ['ns', 'mnt'] and parts[2] \
+            and set(parts[2]) <= DIGITS and parts[2][0] != '0':
+        return int(parts[2])
+    return None
 
 
 def process_start_time(pid):
@@ -157,8 +162,8 @@ def open_mount_namespace(path, expected_id, holder_start=None):
     inode = parse_mount_namespace_id(expected_id)
     if not isinstance(path, str) or not path.startswith('/'):
         raise Refused("mount_namespace %r is not an absolute path" % (path,))
-    proc = PROC_MOUNT_NS.match(path)
-    if proc and holder_start in (None, ''):
+    pid = holder_pid(path)
+    if pid and holder_start in (None, ''):
         raise Refused("mount_namespace %r names a process: mount_namespace_holder_start is required (the start time "
                       "the holder had when it was recorded, field 22 of /proc/PID/stat), since pids are reused"
                       % (path,))
@@ -169,17 +174,17 @@ def open_mount_namespace(path, expected_id, holder_start=None):
     what = "mount_namespace %r" % (path,)
     try:
         # /proc/PID/ns/mnt is a link only the kernel resolves; any other path must be the file itself
-        fd = _open_file(path, bool(proc), what)
+        fd = _open_file(path, bool(pid), what)
     except FileNotFoundError:
         raise Refused("%s does not exist (is the process holding it still running?)" % what) from None
     try:
         _check_type(fd, CLONE_NEWNS, what)
-        if proc and expected_start is not None:
+        if pid and expected_start is not None:
             # Read after the open: if PID is the recorded holder now, it was at the open too.
-            started = process_start_time(int(proc.group(1)))
+            started = process_start_time(pid)
             if started != expected_start:
-                raise Refused("%s: process %s %s, not the holder that started at %d (its pid was reused?)" % (
-                    what, proc.group(1), 'is gone' if started is None else 'started at %d' % started,
+                raise Refused("%s: process %d %s, not the holder that started at %d (its pid was reused?)" % (
+                    what, pid, 'is gone' if started is None else 'started at %d' % started,
                     expected_start))
         found = os.fstat(fd).st_ino
         if found != inode:
@@ -192,6 +197,10 @@ def open_mount_namespace(path, expected_id, holder_start=None):
 
 
 def _setns(fd, nstype):
+    if hasattr(os, 'setns'):  # Python 3.12+
+        os.setns(fd, nstype)
+        return
+    import ctypes  # only where needed: it costs more than the rest of this script's start
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, nstype) != 0:
         code = ctypes.get_errno()

@@ -382,8 +382,9 @@ def hold_instance(netns, holder_file, pf='pfemu0', **options):
     dies with it: the VF stand-ins go with the namespace). ``holder_file`` records it as JSON: pid,
     start (its start time, field 22 of /proc/PID/stat), mount_namespace (/proc/PID/ns/mnt) and
     mount_namespace_id (mnt:[INODE]), what the hostnet.vif.netns connection's mount_namespace,
-    mount_namespace_holder_start and mount_namespace_id options need to enter it. Per-VF netlink settings are NOT emulated here (veths refuse them): this host
-    emulates VF counts and VF netdevs only. Returns once the PF is ready; raises if it is not.
+    mount_namespace_holder_start and mount_namespace_id options need to enter it. Per-VF netlink
+    settings are NOT emulated here (veths refuse them): this host emulates VF counts and VF netdevs
+    only. Returns once the PF is ready; raises if it is not.
     A holder still running from an earlier start with the same file is stopped first."""
     stop_holder(holder_file)
     read_fd, write_fd = os.pipe()

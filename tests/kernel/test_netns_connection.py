@@ -132,7 +132,7 @@ def test_an_entry_that_is_a_mount_namespace_is_unreachable(netns_entry):
 def test_an_entry_that_is_a_fifo_is_refused_without_blocking(netns_entry):
     """Opening a FIFO for reading would wait for a writer forever."""
     name = netns_entry('fifo')
-    done = subprocess.run([sys.executable, '-I', ENTER, name, '/proc/1/ns/mnt', '1', '1', '/bin/true'],
+    done = subprocess.run([sys.executable, '-I', '-S', ENTER, name, '/proc/1/ns/mnt', '1', '1', '/bin/true'],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 255 and 'not a namespace file' in done.stderr, done.stderr
 
@@ -282,13 +282,13 @@ def test_the_entering_helper_checks_again_before_it_runs_anything(holder, other_
     the connection's check and the command still runs nothing (exit 255, the connection's unreachable)."""
     name, record = holder
     marker = tmp_path / 'ran'
-    argv = [sys.executable, '-I', ENTER, name, '/proc/%d/ns/mnt' % other_mount_ns, record['mount_namespace_id'],
-            str(record['start']), '/bin/sh', '-c', 'touch %s' % marker]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    def enter(mount_ns, command):
+        return subprocess.run([sys.executable, '-I', '-S', ENTER, name, mount_ns, record['mount_namespace_id'],
+                               str(record['start']), '/bin/sh', '-c', command], capture_output=True, text=True,
+                              check=False)
+    done = enter('/proc/%d/ns/mnt' % other_mount_ns, 'touch %s' % marker)
     assert done.returncode == 255 and done.stderr.startswith('hostnet.vif.netns: ') and 'not the holder' in \
         done.stderr, done.stderr
     assert not marker.exists()
-    argv[4] = record['mount_namespace']
-    argv[-1] = 'cat %s' % TOTALVFS
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = enter(record['mount_namespace'], 'cat %s' % TOTALVFS)
     assert done.returncode == 0 and done.stdout.strip() == '3', done.stderr
