@@ -14,12 +14,14 @@ description:
   - Makes an inventory host out of a named network namespace (C(ip netns add NAME)) on the controller's own machine.
     Every command and module of a task, fact gathering included, runs through C(ip netns exec NAME), so it sees the
     namespace's links, addresses and routes, and its own C(/sys/class/net) (C(ip netns exec) mounts a sysfs of the
-    namespace for the command). With O(mount_namespace) set, commands enter that mount namespace as well (with
-    C(nsenter)) and see its mounts as they are.
+    namespace for the command). With O(mount_namespace) set, commands enter that mount namespace as well and see its
+    mounts as they are.
   - Files are copied in and out as on the local connection - the namespace shares the machine's file system.
   - Useful for labs, molecule scenarios and tests of network automation; this collection's lab and tests use it.
-  - A namespace that does not exist makes the host unreachable with a message saying so; it is never created.
-    The same holds for a O(mount_namespace) file that does not exist or is not a mount namespace.
+  - The namespace is named by a plain name only (printable ASCII, 1 to 255 characters, no whitespace, control, C(/),
+    glob, C(!), quote or backslash characters, not C(.) or C(..)), and C(/run/netns/NAME) must be a network namespace
+    itself (not a symbolic link, a plain file or another kind of namespace); otherwise, or when it does not exist,
+    the host is unreachable with a message naming the value. A namespace is never created.
 author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
@@ -38,17 +40,42 @@ options:
       - name: ansible_netns_ip_command
   mount_namespace:
     description:
-      - A mount namespace to enter together with the network namespace, given as a namespace file, for example
-        C(/proc/PID/ns/mnt) of a process that holds it, or a file it was pinned to (C(unshare --mount=FILE)).
+      - A mount namespace to enter together with the network namespace, given as C(/proc/PID/ns/mnt) of a process that
+        holds it, or a file it was pinned to (C(unshare --mount=FILE)); a symbolic link is refused.
       - For hosts that are processes with mounts of their own (a container, or an emulator serving a file system
         over part of C(/sys)). Commands then see that namespace's mounts as they are, its C(/sys) included, instead of
         the fresh sysfs C(ip netns exec) mounts; that C(/sys) should be one mounted inside the network namespace, or
         C(/sys/class/net) shows another namespace's devices.
-      - Commands are run with C(nsenter) (util-linux). Files are still copied through the controller's file system, so
-        the mount namespace must see the same C(/tmp) and home directory (true for one unshared from the controller's).
+      - B(This gives root to whoever owns that mount namespace's files.) Commands run as root with that namespace's
+        binaries (its C(/bin/sh), its Python interpreter, its libraries), so whoever can write them can run anything
+        as root on this machine. Name only namespaces whose file systems are as trusted as the controller's own.
+      - The namespace must be the one recorded when its holder was started, see O(mount_namespace_id) and
+        O(mount_namespace_holder_start); a holder that is gone, a pid now used by another process, or a file that is
+        not that mount namespace make the host unreachable. The controller's Python opens and checks the namespace
+        files and joins them with C(setns) on those same open files before anything of the namespace runs.
+      - Files are still copied through the controller's file system, so the mount namespace must see the same C(/tmp)
+        and home directory (true for one unshared from the controller's).
     type: str
     vars:
       - name: ansible_netns_mount_namespace
+  mount_namespace_id:
+    description:
+      - Required with O(mount_namespace). The namespace's identity, recorded by whoever started or pinned it - its
+        inode number, as C(mnt:[4026532301]) (what C(readlink /proc/PID/ns/mnt) prints) or C(4026532301) (C(stat -L
+        -c %i)). The file O(mount_namespace) names must be that namespace.
+    type: str
+    vars:
+      - name: ansible_netns_mount_namespace_id
+  mount_namespace_holder_start:
+    description:
+      - Required when O(mount_namespace) is a C(/proc/PID/ns/mnt) path. When process PID started, as recorded when it
+        was started - field 22 of C(/proc/PID/stat) (C(starttime), clock ticks after boot; count the fields after
+        the command name in parentheses, which may contain spaces). Process PID must still be that process - pids
+        are reused once a process exits, and inode numbers once a namespace is gone, so the inode alone does not
+        prove it.
+    type: int
+    vars:
+      - name: ansible_netns_mount_namespace_holder_start
 notes:
   - Needs root on the controller (entering a network namespace takes CAP_SYS_ADMIN).
   - The remote user is ignored, as with the local connection.
@@ -63,22 +90,23 @@ EXAMPLES = r'''
 #   hosts:
 #     lab-host-a: {}
 #     lab-host-b: {ansible_netns_name: hvlab-host-b}
-#     # a process (here: pid in a file) holding its own mounts inside namespace lab-host-c
+#     # a process holding its own mounts inside namespace lab-host-c; whoever started it recorded
+#     # {"pid": ..., "start": ..., "mount_namespace_id": "mnt:[...]"} in /run/lab-host-c.holder.json
 #     lab-host-c:
-#       ansible_netns_mount_namespace: "/proc/{{ lookup('file', '/run/lab-host-c.pid') }}/ns/mnt"
+#       holder: "{{ lookup('file', '/run/lab-host-c.holder.json') | from_json }}"
+#       ansible_netns_mount_namespace: "/proc/{{ holder.pid }}/ns/mnt"
+#       ansible_netns_mount_namespace_id: "{{ holder.mount_namespace_id }}"
+#       ansible_netns_mount_namespace_holder_start: "{{ holder.start }}"
 '''
 
-import fcntl
 import os
 import shlex
 import shutil
+import sys
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
-
-NETNS_DIR = '/run/netns'
-NS_GET_NSTYPE = 0xb703  # ioctl on a namespace file: its CLONE_NEW* type (linux/nsfs.h)
-CLONE_NEWNS = 0x00020000
+from ansible_collections.hostnet.vif.plugins.plugin_utils import _netns as namespaces
 
 
 class Connection(LocalConnection):
@@ -87,51 +115,39 @@ class Connection(LocalConnection):
     transport = 'hostnet.vif.netns'
     has_pipelining = True
 
-    def _namespace(self):
-        name = self.get_option('netns') or self._play_context.remote_addr
-        if not name or '/' in name:
-            raise AnsibleConnectionFailure("hostnet.vif.netns: %r is not a network namespace name" % (name,))
-        if not os.path.exists(os.path.join(NETNS_DIR, name)):
-            raise AnsibleConnectionFailure(
-                "hostnet.vif.netns: network namespace %r does not exist (looked for %s); create it first "
-                "(ip netns add %s): this connection never creates one" % (name, os.path.join(NETNS_DIR, name), name))
-        return name
-
-    def _mount_namespace(self):
-        path = self.get_option('mount_namespace')
-        if not path:
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as exc:
-            raise AnsibleConnectionFailure("hostnet.vif.netns: mount_namespace %r: %s (is the process holding it "
-                                           "still running?)" % (path, exc.strerror)) from None
-        try:
-            kind = fcntl.ioctl(fd, NS_GET_NSTYPE)
-        except OSError:
-            kind = None  # not a namespace file at all
-        finally:
-            os.close(fd)
-        if kind != CLONE_NEWNS:
-            raise AnsibleConnectionFailure("hostnet.vif.netns: mount_namespace %r is not a mount namespace" % (path,))
-        return path
+    def _refused(self, why):
+        return AnsibleConnectionFailure("hostnet.vif.netns: host %s: %s" % (self._play_context.remote_addr, why))
 
     def _entering(self):
-        """The command prefix that enters the namespace(s)."""
-        name = self._namespace()
-        mount_ns = self._mount_namespace()
-        if mount_ns is None:
+        """The command prefix that enters the namespace(s), once both are checked to be the ones meant."""
+        name = self.get_option('netns') or self._play_context.remote_addr
+        mount_ns = self.get_option('mount_namespace')
+        mount_ns_id = self.get_option('mount_namespace_id')
+        holder_start = self.get_option('mount_namespace_holder_start')
+        try:
+            os.close(namespaces.open_netns(name))
+            if mount_ns:
+                os.close(namespaces.open_mount_namespace(mount_ns, mount_ns_id, holder_start))
+        except namespaces.Refused as exc:
+            raise self._refused(exc) from None
+        if not mount_ns:
             return [self.get_option('ip_command'), 'netns', 'exec', name]
-        return ['nsenter', '--net=' + os.path.join(NETNS_DIR, name), '--mount=' + mount_ns]
+        # The same checks again, on the descriptors it then joins: nothing of the mount namespace runs
+        # unless it is the recorded one at that moment (-I -S: standard library only, no environment, no site).
+        return [sys.executable, '-I', '-S', namespaces.__file__, name, mount_ns, str(mount_ns_id),
+                '' if holder_start is None else str(holder_start)]
 
     def _connect(self):
         program = self._entering()[0]
         if not shutil.which(program):
-            raise AnsibleConnectionFailure("hostnet.vif.netns: %r not found: install %s" % (
-                program, 'util-linux' if program == 'nsenter' else 'iproute2'))
+            raise AnsibleConnectionFailure("hostnet.vif.netns: %r not found: install iproute2" % (program,))
         return super(Connection, self)._connect()
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         command = cmd if isinstance(cmd, str) else cmd.decode()
         wrapped = ' '.join(shlex.quote(arg) for arg in self._entering() + ['/bin/sh', '-c', command])
-        return super(Connection, self).exec_command(wrapped, in_data=in_data, sudoable=sudoable)
+        status, stdout, stderr = super(Connection, self).exec_command(wrapped, in_data=in_data, sudoable=sudoable)
+        if status == namespaces.REFUSED_STATUS and stderr.startswith(namespaces.MESSAGE_PREFIX.encode()):
+            # the namespace changed since the last check: the command never ran
+            raise self._refused(stderr.decode(errors='replace')[len(namespaces.MESSAGE_PREFIX):].strip())
+        return status, stdout, stderr

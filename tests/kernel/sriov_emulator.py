@@ -18,8 +18,8 @@ IFLA_VFINFO_LIST), never this collection's code:
 ``emulated_host(body, **options)`` runs ``body(host)`` in a child process that owns the private
 namespaces; everything disappears with it. ``hold_instance`` keeps an emulated PF, counts and VF
 netdevs only, in a named network namespace until ``stop_holder``: the sriov_passthru host of the
-molecule scenario and of the lab. As a script: ``sriov_emulator.py hold NETNS PIDFILE`` and
-``sriov_emulator.py stop PIDFILE...``.
+molecule scenario and of the lab. As a script: ``sriov_emulator.py hold NETNS HOLDER_FILE`` and
+``sriov_emulator.py stop HOLDER_FILE...``.
 """
 
 import errno
@@ -377,15 +377,17 @@ def _build_pf(kern, pf, options):
 
 # -- a long-lived emulated host inside a named network namespace (molecule's sriov_passthru) --------
 
-def hold_instance(netns, pidfile, pf='pfemu0', **options):
+def hold_instance(netns, holder_file, pf='pfemu0', **options):
     """Start a background process that joins network namespace ``netns``, builds the emulated PF
     there in a mount namespace of its own and then holds it until it is killed (its FUSE server
-    dies with it: the VF stand-ins go with the namespace). Its pid is written to ``pidfile``:
-    /proc/<pid>/ns/mnt is the mount namespace to enter (the hostnet.vif.netns connection's
-    mount_namespace). Per-VF netlink settings are NOT emulated here (veths refuse them): this host
-    emulates VF counts and VF netdevs only. Returns once the PF is ready; raises if it is not.
-    A holder still running from an earlier start with the same pid file is stopped first."""
-    stop_holder(pidfile)
+    dies with it: the VF stand-ins go with the namespace). ``holder_file`` records it as JSON: pid,
+    start (its start time, field 22 of /proc/PID/stat), mount_namespace (/proc/PID/ns/mnt) and
+    mount_namespace_id (mnt:[INODE]), what the hostnet.vif.netns connection's mount_namespace,
+    mount_namespace_holder_start and mount_namespace_id options need to enter it. Per-VF netlink
+    settings are NOT emulated here (veths refuse them): this host emulates VF counts and VF netdevs
+    only. Returns once the PF is ready; raises if it is not.
+    A holder still running from an earlier start with the same file is stopped first."""
+    stop_holder(holder_file)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -403,8 +405,7 @@ def hold_instance(netns, pidfile, pf='pfemu0', **options):
             kern._setns(ns_fd, kern.CLONE_NEWNET)
             os.close(ns_fd)
             _build_pf(kern, pf, options)
-            with open(pidfile, 'w') as handle:
-                handle.write('%d\n' % os.getpid())
+            _write_record(holder_file, _holder_record(os.getpid()))
             os.write(write_fd, json.dumps({'ok': os.getpid()}).encode() + b'\n')
         except BaseException:
             os.write(write_fd, json.dumps({'error': traceback.format_exc()}).encode() + b'\n')
@@ -420,34 +421,55 @@ def hold_instance(netns, pidfile, pf='pfemu0', **options):
     return answer['ok']
 
 
-def stop_holder(pidfile):
-    """Stop the holder recorded in ``pidfile`` (if it is still one) and remove the file."""
+def _start_time(pid):
+    """Field 22 of /proc/PID/stat (after the command name, which may contain spaces); None if gone."""
     try:
-        with open(pidfile) as handle:
-            pid = int(handle.read())
-        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            if b'sriov_emulator' in handle.read():
-                os.kill(pid, signal.SIGTERM)
-    except (OSError, ValueError):
+        with open('/proc/%d/stat' % pid, 'rb') as handle:
+            return int(handle.read().rsplit(b')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _holder_record(pid):
+    return {'pid': pid, 'start': _start_time(pid), 'mount_namespace': '/proc/%d/ns/mnt' % pid,
+            'mount_namespace_id': os.readlink('/proc/%d/ns/mnt' % pid)}
+
+
+def _write_record(path, record):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(json.dumps(record) + '\n')
+
+
+def stop_holder(holder_file):
+    """Stop the holder recorded in ``holder_file`` (if that process still is the one recorded: same
+    pid and start time) and remove the file."""
+    try:
+        with open(holder_file) as handle:
+            record = json.loads(handle.read())
+        pid, start = record['pid'], record['start']
+        if _start_time(pid) == start:
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, KeyError, TypeError):
         pass
-    if os.path.exists(pidfile):
-        os.unlink(pidfile)
+    if os.path.lexists(holder_file):
+        os.unlink(holder_file)
 
 
 if __name__ == '__main__':
     import argparse
     parser = argparse.ArgumentParser(description='An emulated SR-IOV host in a network namespace, for tests and labs.')
     commands = parser.add_subparsers(dest='command', required=True)
-    hold = commands.add_parser('hold', help='start a holder in NETNS; its pid goes to PIDFILE')
+    hold = commands.add_parser('hold', help='start a holder in NETNS; HOLDER_FILE records it (JSON)')
     hold.add_argument('netns')
-    hold.add_argument('pidfile')
+    hold.add_argument('holder_file')
     hold.add_argument('--pf', default='pfemu0')
     hold.add_argument('--totalvfs', type=int, default=7)
-    stop = commands.add_parser('stop', help='stop the holders of these pid files (missing ones are fine)')
-    stop.add_argument('pidfiles', nargs='*')
+    stop = commands.add_parser('stop', help='stop the holders these files record (missing ones are fine)')
+    stop.add_argument('holder_files', nargs='*')
     cli = parser.parse_args()
     if cli.command == 'hold':
-        print(hold_instance(cli.netns, cli.pidfile, pf=cli.pf, totalvfs=cli.totalvfs))
+        print(hold_instance(cli.netns, cli.holder_file, pf=cli.pf, totalvfs=cli.totalvfs))
     else:
-        for path in cli.pidfiles:
+        for path in cli.holder_files:
             stop_holder(path)
