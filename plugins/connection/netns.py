@@ -19,9 +19,9 @@ description:
   - Files are copied in and out as on the local connection - the namespace shares the machine's file system.
   - Useful for labs, molecule scenarios and tests of network automation; this collection's lab and tests use it.
   - The namespace is named by a plain name only (printable ASCII, 1 to 255 characters, no whitespace, control, C(/),
-    glob, C(!), quote or backslash characters, not C(.) or C(..)), and C(/run/netns/NAME) must be a network namespace
-    itself (not a symbolic link, a plain file or another kind of namespace); otherwise, or when it does not exist,
-    the host is unreachable with a message naming the value. A namespace is never created.
+    glob, C(!), C(|), quote or backslash characters, not C(.) or C(..)), and C(/run/netns/NAME) must be a network
+    namespace itself (not a symbolic link, a plain file or another kind of namespace); otherwise, or when it does not
+    exist, the host is unreachable with a message naming the value. A namespace is never created.
 author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:

@@ -19,7 +19,7 @@ options:
   name:
     description:
       - Interface name of the link (1 to 15 bytes of printable ASCII; no whitespace, C(/), C(:), C(*), C(?),
-        C([), C(]), C(!), quotes or backslash).
+        C([), C(]), C(!), C(|), quotes or backslash).
     type: str
   lower:
     description:

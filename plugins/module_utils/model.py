@@ -32,9 +32,10 @@ PER_LINK_ONLY = ('name', 'mac', 'source_macs')
 
 
 # Characters a name may not contain besides the kernel's own rules: udev and systemd-networkd read
-# names as patterns (glob, '!' negation), and quotes or backslashes change how they are parsed.
-_NAME_FORBIDDEN = "*?[]!'\"\\"
-_NAME_RULE = ("printable ASCII without whitespace, '/', ':', glob characters (* ? [ ]), '!', quotes or "
+# names as patterns (glob, '!' negation, '|' alternation in udev), and quotes or backslashes change
+# how they are parsed.
+_NAME_FORBIDDEN = "*?[]!|'\"\\"
+_NAME_RULE = ("printable ASCII without whitespace, '/', ':', glob characters (* ? [ ]), '!', '|', quotes or "
               "backslash, and not '.' or '..'")
 NAME_MAX = 255  # a namespace name is a file name under /run/netns
 

@@ -27,8 +27,9 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 NAMESPACE_TYPES = {0x00000080: 'time', 0x00020000: 'mount', 0x02000000: 'cgroup', 0x04000000: 'UTS',
                    0x08000000: 'IPC', 0x10000000: 'user', 0x20000000: 'PID', 0x40000000: 'network'}
-# Path separator, glob, negation, quote and backslash characters: a plain name has none of them.
-UNSAFE_NAME_CHARACTERS = frozenset('/*?[]!\'"\\')
+# Path separator, glob, negation, alternation, quote and backslash characters: a plain name has none
+# of them (the same rule as the modules' names, plugins/module_utils/model.py).
+UNSAFE_NAME_CHARACTERS = frozenset('/*?[]!|\'"\\')
 NAME_MAX = 255
 DIGITS = frozenset('0123456789')
 REFUSED_STATUS = 255  # as ssh's "could not connect"
@@ -50,7 +51,7 @@ def check_name(name):
     bad = sorted(set(c for c in name if not '!' <= c <= '~' or c in UNSAFE_NAME_CHARACTERS))
     if bad:
         raise Refused("network namespace name %r is not a plain name: it contains %s (names are printable ASCII "
-                      "without whitespace, control, '/', glob (* ? [ ]), '!', quote or backslash characters)"
+                      "without whitespace, control, '/', glob (* ? [ ]), '!', '|', quote or backslash characters)"
                       % (name, ', '.join(repr(c) for c in bad)))
     return name
 
