@@ -23,7 +23,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 PYROUTE2_FLOOR = (0, 7, 2)
 CLONE_NEWNET = 0x40000000
-_checked = []  # the installed version, once it passed the floor check
+_checked: list = []  # the installed version, once it passed the floor check
 
 
 def pyroute2_version():
