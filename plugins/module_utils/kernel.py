@@ -20,6 +20,7 @@ import os
 import stat
 
 from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils._compat import check_pyroute2, open_in_netns
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid, kernel_error
 from ansible_collections.hostnet.vif.plugins.module_utils.model import PCI_ADDRESS_RE, check_name, check_netns_name
 
@@ -681,10 +682,11 @@ class Kernel:
 
     def __init__(self, netns=None):
         check_netns(netns)
+        check_pyroute2()
         self.netns = netns
         try:
-            # flags=0: a missing namespace raises instead of being created.
-            self.ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
+            # Opened from inside the namespace: the same on every pyroute2 (see _compat).
+            self.ipr = open_in_netns(IPRoute, netns_path(netns), _setns) if netns else IPRoute()
         except (OSError, NetlinkError) as exc:
             if errno.ENOENT == getattr(exc, 'errno', None):
                 raise VifError("network namespace %r does not exist" % netns, field='netns', value=netns) from exc

@@ -54,7 +54,7 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - pyroute2 >= 0.7 on the managed host
+  - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 seealso:
   - module: hostnet.vif.macvlan
 '''

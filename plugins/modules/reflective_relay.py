@@ -86,7 +86,7 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - pyroute2 >= 0.7 on the managed host
+  - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
   - See the collection's docs/reflective-relay.md for what reflective relay is and how switches enable it.
   - A probe takes about O(timeout) seconds when the frames do not come back, and a few milliseconds more than

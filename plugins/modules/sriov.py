@@ -94,7 +94,7 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - pyroute2 >= 0.7 on the managed host
+  - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
   - The count written to sysfs does not survive a reboot; O(persist=systemd-networkd) writes the file that makes it.
   - Errors from the kernel are translated - ERANGE (above C(sriov_totalvfs)), EBUSY, EINVAL, ENOENT (no driver bound

@@ -92,7 +92,7 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - pyroute2 >= 0.7 on the managed host
+  - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
   - An owner or group, once set, can be changed but not removed (the kernel has no call to unset them); an undo
     that must unset one recreates the device as it was.

@@ -59,7 +59,7 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - pyroute2 >= 0.7 on the managed host
+  - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
   - Where no SR-IOV device exists, RV(vif.sriov) is an empty list.
   - The per-VF settings (mac, vlan, qos, spoofchk, trust, link_state, rates) are what the PF's driver reports
