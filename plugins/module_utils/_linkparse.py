@@ -146,7 +146,7 @@ def _tun_data(data):
     }
 
 
-TUN_TYPES = {1: 'tun', 2: 'tap'}
+TUN_TYPES: dict = {1: 'tun', 2: 'tap'}
 VF_LINK_STATES = {0: 'auto', 1: 'enable', 2: 'disable'}
 VLAN_PROTOS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
 # -1 as u32: the kernel's "the driver does not implement this setting"
@@ -228,8 +228,8 @@ _LINK_WANTED = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_M
 # RFC 2863 operstates, as pyroute2 names them
 _OPER_STATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
 # pyroute2's names for macvlan modes and flags (a value it has no name for stays a number)
-_MACV_MODES = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
-_MACV_FLAGS = {0: 'none', 1: 'nopromisc'}
+_MACV_MODES: dict = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
+_MACV_FLAGS: dict = {0: 'none', 1: 'nopromisc'}
 
 
 def _first(data, pos, end, wanted):
@@ -530,7 +530,7 @@ def _request(ipr, style, msg, flags, parser):
         async def collect():
             await request.send()
             return [reply async for reply in request.response()]
-        return ipr._run_with_cleanup(collect)  # pylint: disable=protected-access
+        return ipr._run_with_cleanup(collect)
     return list(ipr.nlm_request(msg, msg_type=RTM_GETLINK, msg_flags=flags, parser=parser))
 
 
@@ -556,7 +556,7 @@ def _read(ipr, lean, full, fallback, index=0, ext_mask=0):
             return records
         except (NetlinkError, OSError, VifError):
             raise  # the kernel's answer or a session error: the full decode would meet the same
-        except Exception:  # pylint: disable=broad-except
+        except Exception:
             # this pyroute2's hook does not behave as the feature check expected: full decode from now on
             _STYLES[type(ipr)] = None
     return [full(msg) for msg in fallback()]
