@@ -19,8 +19,7 @@ import os
 import re
 import stat
 
-from ansible_collections.hostnet.vif.plugins.module_utils._linkparse import (  # noqa: F401 (kernel's API)
-    IFF_UP, MACV_KINDS, VF_LINK_STATES, VLAN_PROTOS, parse_link, parse_vf_info, read_links, read_vf_info)
+from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, kernel_error
 
 try:
@@ -39,6 +38,14 @@ except ImportError as exc:  # reported by the module with missing_required_lib
 
 NETNS_DIR = '/run/netns'
 ARPHRD_ETHER = 1
+# Link states are read in _linkparse (lean parsers, or parse_link on pyroute2's full decode); the
+# kernel layer's names for them and their constants stay here.
+IFF_UP = _linkparse.IFF_UP
+MACV_KINDS = _linkparse.MACV_KINDS
+VF_LINK_STATES = _linkparse.VF_LINK_STATES
+VLAN_PROTOS = _linkparse.VLAN_PROTOS
+parse_link = _linkparse.parse_link
+parse_vf_info = _linkparse.parse_vf_info
 # Node made for a macvtap whose /dev/tapN name is taken by another namespace's device.
 PRIVATE_DEV_DIR = '/dev/hostnet-vif'
 CLONE_NEWNS = 0x00020000
@@ -439,7 +446,7 @@ class Kernel:
     def dump_links(self):
         """All links of the namespace, by name (one netlink dump)."""
         links = {}
-        for link in read_links(self.ipr):
+        for link in _linkparse.read_links(self.ipr):
             links[link['name']] = link
         by_index = dict((lk['index'], lk) for lk in links.values())
         for link in links.values():
@@ -451,7 +458,7 @@ class Kernel:
 
     def vf_settings(self, pf_index):
         """Per-VF settings of one SR-IOV physical function (one extended get)."""
-        return read_vf_info(self.ipr, pf_index)
+        return _linkparse.read_vf_info(self.ipr, pf_index)
 
     # -- writing ---------------------------------------------------------------------------
     def _call(self, what, operation, obj, *args, **kwargs):
