@@ -3,8 +3,10 @@
 Prints medians of --repeat runs for: create from nothing, a no-op re-run of the same
 declaration, vif_info facts of the namespace, and purge of all of them; the engine in-process
 (run_links, run_info) and the real module through ansible-playbook (with the cost of an empty
-one-task play beside it). Everything happens
-in a namespace it creates (hvb-...), removed at the end, also on Ctrl-C.
+one-task play beside it); and one dump of the namespace's links read three ways: `ip -d -j`,
+pyroute2's full decode, and the engine's read (Kernel.dump_links). The last lines compare the
+in-process rows with the project's targets. Everything happens in a namespace it creates
+(hvb-...), removed at the end, also on Ctrl-C.
 
     .venv/bin/python benchmarks/links_1000.py [--links N] [--repeat R] [--no-playbook]
     .venv/bin/python benchmarks/links_1000.py --profile create|noop|purge
@@ -12,6 +14,7 @@ in a namespace it creates (hvb-...), removed at the end, also on Ctrl-C.
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -33,6 +36,7 @@ else:
     sys.exit('collection not found: run scripts/setup first')
 sys.path.insert(0, COLLECTIONS)
 
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel  # noqa: E402
 from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_info, run_links  # noqa: E402
 
 
@@ -106,6 +110,7 @@ def measure(n, repeat, with_playbook):
             assert lab.count() == n
             add(('noop', 'engine in-process'), timed(lambda: run_links(params(lab.ns, n), 'macvlan')))
             add(('facts', 'ip -d -j link show'), timed(lambda: sh('ip', '-n', lab.ns, '-d', '-j', 'link', 'show')))
+            measure_dumps(lab.ns, add)
             add(('facts', 'vif_info in-process'), timed(lambda: run_info(dict(netns=lab.ns))))
             purge = dict(netns=lab.ns, lower='v0', purge=True, links=[])
             add(('purge', 'engine in-process'), timed(lambda args=purge: run_links(args, 'macvlan')))
@@ -121,15 +126,42 @@ def measure(n, repeat, with_playbook):
     return dict((key, statistics.median(values)) for key, values in rows.items())
 
 
+def measure_dumps(ns, add):
+    """One dump of every link, read by iproute2, by pyroute2's full decode (what the engine used
+    before its lean parsers) and by the engine (the session is opened beforehand; the cyclic GC
+    paused, as during a module run)."""
+    add(('dump', 'ip -d -j link show'), timed(lambda: sh('ip', '-n', ns, '-d', '-j', 'link', 'show')))
+    gc.disable()
+    try:
+        with kernel.Kernel(ns) as kern:
+            add(('dump', 'pyroute2 full decode'),
+                timed(lambda: [kernel.parse_link(msg) for msg in kern.ipr.link('dump')]))
+            add(('dump', 'engine (Kernel.dump_links)'), timed(kern.dump_links))
+    finally:
+        gc.enable()
+
+
+# in-process targets on 1,000 links: (row, limit, what the limit is measured against)
+TARGETS = ((('facts', 'vif_info in-process'), 5.0, 'x ip -d -j link show'),
+           (('noop', 'engine in-process'), 0.2, 's'),
+           (('create', 'engine in-process'), 2.0, 'x ip -batch'),
+           (('purge', 'engine in-process'), 0.4, 's'))
+
+
 def report(n, medians):
     base = {'create': medians[('create', 'ip -batch')], 'noop': medians[('noop', 'ip -d -j link show')],
             'purge': medians[('purge', 'ip -batch (link del x N)')], 'overhead': None,
-            'facts': medians[('facts', 'ip -d -j link show')]}
+            'facts': medians[('facts', 'ip -d -j link show')], 'dump': medians[('dump', 'ip -d -j link show')]}
     print('%d macvlans on one veth, medians; ratios against the first row of each group' % n)
     print('%-9s %-30s %9s %10s' % ('what', 'how', 'seconds', 'vs ip'))
     for (what, how), seconds in medians.items():
         ratio = '%.2fx' % (seconds / base[what]) if base.get(what) else ''
         print('%-9s %-30s %9.3f %10s' % (what, how, seconds, ratio))
+    print('targets (in-process, %d links):' % n)
+    for key, limit, unit in TARGETS:
+        value = medians[key] if unit == 's' else medians[key] / base[key[0]]
+        print('  %-9s %-26s %7.2f%s (target <= %s%s) %s' % (
+            key[0], key[1], value, unit[0], limit, unit[0], 'met' if value <= limit else 'NOT met'))
 
 
 def profile(n, which):

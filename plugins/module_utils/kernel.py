@@ -19,6 +19,7 @@ import json
 import os
 import stat
 
+from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse
 from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
 from ansible_collections.hostnet.vif.plugins.module_utils._compat import check_pyroute2, open_in_netns
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid, kernel_error
@@ -39,11 +40,15 @@ except ImportError as exc:  # reported by the module with missing_required_lib
     PYROUTE2_IMPORT_ERROR = exc
 
 NETNS_DIR = '/run/netns'
-IFF_UP = 0x1
-IFF_LOOPBACK = 0x8
-IFF_LOWER_UP = 0x10000
 ARPHRD_ETHER = 1
-MACV_KINDS = ('macvlan', 'macvtap')
+# Link states are read in _linkparse (lean parsers, or parse_link on pyroute2's full decode); the
+# kernel layer's names for them and their constants stay here.
+IFF_UP = _linkparse.IFF_UP
+MACV_KINDS = _linkparse.MACV_KINDS
+VF_LINK_STATES = _linkparse.VF_LINK_STATES
+VLAN_PROTOS = _linkparse.VLAN_PROTOS
+parse_link = _linkparse.parse_link
+parse_vf_info = _linkparse.parse_vf_info
 DEV_DIR = '/dev'
 # Node made for a macvtap whose /dev/tapN name is taken by another namespace's device.
 PRIVATE_DEV_DIR = '/dev/hostnet-vif'
@@ -96,122 +101,6 @@ def check_netns(netns):
                        "shows" % (netns, path, 'a namespace of another type' if nstype else
                                   'a plain file, perhaps left over from a namespace that was removed'),
                        field='netns', value=netns)
-
-
-# The link attributes parse_link reads. pyroute2 decodes an attribute's value when it is first
-# accessed, so touching only these (not the ~40 others, AF_SPEC and stats) halves a dump's cost.
-_LINK_ATTRS = frozenset((
-    'IFLA_IFNAME', 'IFLA_ADDRESS', 'IFLA_MTU', 'IFLA_MAX_MTU', 'IFLA_OPERSTATE', 'IFLA_GROUP',
-    'IFLA_PROMISCUITY', 'IFLA_MASTER', 'IFLA_LINK', 'IFLA_LINK_NETNSID', 'IFLA_LINKINFO'))
-
-
-def _attrs(msg, wanted=_LINK_ATTRS):
-    out = {}
-    for slot in msg.get('attrs', ()):
-        name = slot[0]
-        if name in wanted and name not in out:
-            out[name] = slot[1]
-    return out
-
-
-def _nested(value):
-    """Attributes of a nested NLA as a dict (first occurrence of each name)."""
-    if value is None:
-        return {}
-    out: dict = {}
-    for name, val in getattr(value, 'get', lambda k, d=None: d)('attrs', ()) or ():
-        out.setdefault(name, val)
-    return out
-
-
-def _macaddr_list(data):
-    """Source MACs from IFLA_MACVLAN_MACADDR_DATA / IFLA_MACVTAP_MACADDR_DATA (hash order: sort)."""
-    for name, val in (data.get('attrs', ()) if data else ()):
-        if name.endswith('_MACADDR_DATA'):
-            return sorted(v for n, v in val.get('attrs', ()) if n.endswith('_MACADDR'))
-    return []
-
-
-def parse_link(msg):
-    """One RTM_NEWLINK message as a plain dict (the "link state" every layer above uses)."""
-    attrs = _attrs(msg)
-    info = _nested(attrs.get('IFLA_LINKINFO'))
-    kind = info.get('IFLA_INFO_KIND')
-    link = {
-        'name': attrs.get('IFLA_IFNAME'),
-        'index': msg['index'],
-        'kind': kind,
-        'mac': attrs.get('IFLA_ADDRESS'),
-        'mtu': attrs.get('IFLA_MTU'),
-        'max_mtu': attrs.get('IFLA_MAX_MTU'),
-        'admin_state': 'up' if msg['flags'] & IFF_UP else 'down',
-        'oper_state': (attrs.get('IFLA_OPERSTATE') or 'UNKNOWN').lower(),
-        'carrier': bool(msg['flags'] & IFF_LOWER_UP),
-        'loopback': bool(msg['flags'] & IFF_LOOPBACK),
-        'link_type': msg.get('ifi_type'),
-        'group': attrs.get('IFLA_GROUP', 0),
-        'promiscuity': attrs.get('IFLA_PROMISCUITY', 0),
-        'master_index': attrs.get('IFLA_MASTER'),
-        'lower_index': attrs.get('IFLA_LINK'),
-        # The lower device lives in another namespace when the kernel reports a link-netnsid.
-        'lower_netnsid': attrs.get('IFLA_LINK_NETNSID'),
-    }
-    if kind in MACV_KINDS:
-        data_attr = info.get('IFLA_INFO_DATA')
-        data = _nested(data_attr)
-        prefix = 'IFLA_%s_' % kind.upper()
-        link['mode'] = data.get(prefix + 'MODE')
-        link['nopromisc'] = data.get(prefix + 'FLAGS') == 'nopromisc'
-        link['source_macs'] = _macaddr_list(data_attr)
-    if kind == 'tun':
-        link['tun'] = _tun_data(_nested(info.get('IFLA_INFO_DATA')))
-    slave = _nested(info.get('IFLA_INFO_SLAVE_DATA'))
-    if info.get('IFLA_INFO_SLAVE_KIND') == 'bridge':
-        link['hairpin'] = bool(slave.get('IFLA_BRPORT_MODE'))
-    return link
-
-
-def _tun_data(data):
-    """IFLA_TUN_*: owner/group are absent when unset (anyone may attach)."""
-    def flag(name):
-        value = data.get(name)
-        return None if value is None else bool(value)
-    return {
-        'type': {1: 'tun', 2: 'tap'}.get(data.get('IFLA_TUN_TYPE')),
-        'owner': data.get('IFLA_TUN_OWNER'), 'group': data.get('IFLA_TUN_GROUP'),
-        'packet_info': flag('IFLA_TUN_PI'), 'vnet_hdr': flag('IFLA_TUN_VNET_HDR'),
-        'persistent': flag('IFLA_TUN_PERSIST'), 'multi_queue': flag('IFLA_TUN_MULTI_QUEUE'),
-        'queues': data.get('IFLA_TUN_NUM_QUEUES'),
-    }
-
-
-VF_LINK_STATES = {0: 'auto', 1: 'enable', 2: 'disable'}
-VLAN_PROTOS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
-
-
-def parse_vf_info(msg):
-    """Per-VF settings from a PF's IFLA_VFINFO_LIST (link get with ext_mask RTEXT_FILTER_VF)."""
-    vfs = []
-    for name, entry in _attrs(msg, ('IFLA_VFINFO_LIST',)).get('IFLA_VFINFO_LIST', {}).get('attrs', ()):
-        if name != 'IFLA_VF_INFO':
-            continue
-        attrs = dict((a[0], a[1]) for a in entry.get('attrs', ()))
-        mac, vlan = attrs.get('IFLA_VF_MAC') or {}, attrs.get('IFLA_VF_VLAN') or {}
-        rate = attrs.get('IFLA_VF_RATE') or {}
-        vf = {'vf': mac.get('vf', vlan.get('vf')), 'mac': mac.get('mac'), 'vlan': vlan.get('vlan'),
-              'qos': vlan.get('qos'), 'min_tx_rate': rate.get('min_tx_rate'), 'max_tx_rate': rate.get('max_tx_rate')}
-        for key, field in (('IFLA_VF_SPOOFCHK', 'spoofchk'), ('IFLA_VF_TRUST', 'trust')):
-            value = (attrs.get(key) or {}).get(field)
-            # The kernel reports -1 (as u32) where the driver does not implement the setting.
-            vf[field] = None if value in (None, 0xffffffff, -1) else bool(value)
-        state = (attrs.get('IFLA_VF_LINK_STATE') or {}).get('link_state')
-        vf['link_state'] = VF_LINK_STATES.get(state) if isinstance(state, int) else None
-        vf['vlan_proto'] = None
-        for slot in (attrs.get('IFLA_VF_VLAN_LIST') or {}).get('attrs', ()):
-            if slot[0] == 'IFLA_VF_VLAN_INFO':
-                vf['vlan_proto'] = VLAN_PROTOS.get(slot[1].get('proto'))
-        vfs.append(vf)
-    return vfs
 
 
 def _libc():
@@ -706,8 +595,7 @@ class Kernel:
     def dump_links(self):
         """All links of the namespace, by name (one netlink dump)."""
         links = {}
-        for msg in self.ipr.link('dump'):
-            link = parse_link(msg)
+        for link in _linkparse.read_links(self.ipr):
             links[link['name']] = link
         by_index = dict((lk['index'], lk) for lk in links.values())
         for link in links.values():
@@ -719,7 +607,7 @@ class Kernel:
 
     def vf_settings(self, pf_index):
         """Per-VF settings of one SR-IOV physical function (one extended get)."""
-        return parse_vf_info(self.ipr.link('get', index=pf_index, ext_mask=1)[0])
+        return _linkparse.read_vf_info(self.ipr, pf_index)
 
     # -- writing ---------------------------------------------------------------------------
     def _call(self, what, operation, obj, *args, **kwargs):
