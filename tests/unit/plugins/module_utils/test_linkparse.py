@@ -1,5 +1,5 @@
 """The lean link parsers against pyroute2's full decode, on messages pyroute2 itself encodes (the
-kernel-made messages are compared in tests/kernel/test_linkparse.py and, for an SR-IOV PF, in
+kernel-made messages are compared in tests/kernel/test_linkparse_dump.py and, for an SR-IOV PF, in
 tests/qemu/test_linkparse_vf.py): equal records, one error type for what they cannot read, and
 the parser hook that never raises into pyroute2's loop."""
 
