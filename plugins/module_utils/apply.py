@@ -19,6 +19,7 @@ import random
 import signal
 import stat
 import time
+from typing import Callable, Optional
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
@@ -39,7 +40,7 @@ class HostLock:
     def __init__(self, timeout=120.0, path=None):
         self.timeout = timeout
         self.path = path or LOCK_PATH
-        self.fd = None
+        self.fd: Optional[int] = None
 
     def _open(self):
         directory = _runtime.private_dir(os.path.dirname(self.path))
@@ -59,7 +60,7 @@ class HostLock:
     def holder(self):
         """Who holds the lock, in words (what the holder wrote, read through our own descriptor)."""
         try:
-            pid, started = (int(v) for v in os.pread(self.fd, 64, 0).split()[:2])
+            pid, started = (int(v) for v in os.pread(self.fd or -1, 64, 0).split()[:2])
         except (OSError, ValueError):
             return 'a process that has not said who it is'
         if _runtime.start_time(pid) != started:
@@ -130,8 +131,8 @@ class StopSignals:
     never answers) is ended by ``on_deadline`` (the module prints its failure and exits)."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-    active = None  # the recorder of the run in progress (runs do not nest)
-    on_deadline = None  # set by the module wrapper: callable(message), never returns
+    active: Optional['StopSignals'] = None  # the recorder of the run in progress (runs do not nest)
+    on_deadline: Optional[Callable[[str], None]] = None  # set by the module wrapper; never returns
 
     def __init__(self, grace=None):
         self.grace = STOP_GRACE if grace is None else grace
@@ -161,7 +162,10 @@ class StopSignals:
         self.received.append(signum)
 
     def _deadline(self, _signum, _frame):
-        StopSignals.on_deadline(
+        give_up = StopSignals.on_deadline
+        if give_up is None:
+            return
+        give_up(
             "interrupted by %s, and the step in flight or the undo did not finish within %s s (the kernel did not "
             "answer); the host may be half-changed: run the task again to converge it" % (self.pending(), self.grace))
 
