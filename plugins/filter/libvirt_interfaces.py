@@ -81,16 +81,14 @@ def _macvtap(name, kind, lower, mode, mac, style, model, field):
     return 'direct', _finish(element, model)
 
 
-def _tap(name, bridge, model):
-    """A tap VM NIC: the existing device, unmanaged; on a bridge when it is a bridge port. The tap's own MAC is
-    the host side of the wire, not the guest's, so it is not carried over."""
-    if bridge:
-        element = _interface('bridge', None)
-        ET.SubElement(element, 'source', {'bridge': bridge})
-    else:
-        element = _interface('ethernet', None)
+def _tap(name, model):
+    """A tap VM NIC: the existing device, unmanaged. Only type='ethernet' with managed='no' may use a tap that
+    exists before the VM starts (libvirt 9.0 refuses one for type='bridge' or 'network'); a tap that is a bridge
+    port stays in the bridge the collection put it in. The tap's own MAC is the host side of the wire, not the
+    guest's, so it is not carried over."""
+    element = _interface('ethernet', None)
     ET.SubElement(element, 'target', {'dev': name, 'managed': 'no'})
-    return element.get('type'), _finish(element, model)
+    return _finish(element, model)
 
 
 def _hostdev(pci_address, mac, field, obj):
@@ -150,10 +148,9 @@ def _from_profile(spec, style, model, prefix, vf_mode):
         if entry.get('state', 'present') == 'absent' or entry.get('mode') == 'tun':
             continue
         name = _device_name(entry.get('name'), field + '.name')
-        bridge = entry.get('bridge')
-        bridge = _device_name(bridge, field + '.bridge', name) if bridge else None
-        nic_type, element = _tap(name, bridge, model)
-        interfaces.append({'name': name, 'kind': 'tap', 'type': nic_type, 'xml': _xml(element)})
+        bridge = _device_name(entry['bridge'], field + '.bridge', name) if entry.get('bridge') else None
+        interfaces.append({'name': name, 'kind': 'tap', 'type': 'ethernet', 'bridge': bridge,
+                           'xml': _xml(_tap(name, model))})
     for field, entry in _entries(spec, 'sriov'):
         pf = entry.get('pf')
         if isinstance(pf, str) and PCI_ADDRESS_RE.fullmatch(pf):
@@ -186,8 +183,8 @@ def _from_facts(vif, style, model, prefix, vf_mode):
         field = 'taps[%d]' % position
         name = _device_name(tap.get('name'), field + '.name')
         bridge = _device_name(tap['bridge'], field + '.bridge', name) if tap.get('bridge') else None
-        nic_type, element = _tap(name, bridge, model)
-        interfaces.append({'name': name, 'kind': 'tap', 'type': nic_type, 'xml': _xml(element)})
+        interfaces.append({'name': name, 'kind': 'tap', 'type': 'ethernet', 'bridge': bridge,
+                           'xml': _xml(_tap(name, model))})
     for position, pf in enumerate(vif.get('sriov') or []):
         field = 'sriov[%d]' % position
         pf_name = _device_name(pf.get('name'), field + '.name')

@@ -126,10 +126,13 @@ def test_profile_entries_map_mac_mode_taps_and_ipvtap():
     assert attrs(nics['vm1'], 'source') == {'dev': 'eth1', 'mode': 'vepa'}  # macvtap's default mode
     assert nics['ipvt0'].get('type') == 'ethernet'
     assert attrs(nics['ipvt0'], 'target') == {'dev': 'ipvt0', 'managed': 'no'}
-    assert nics['vnet0'].get('type') == 'bridge' and attrs(nics['vnet0'], 'source') == {'bridge': 'br0'}
-    assert attrs(nics['vnet0'], 'target') == {'dev': 'vnet0', 'managed': 'no'}
+    # A tap exists before the VM: only type='ethernet' managed='no' may use it (libvirt 9.0 refuses it for
+    # type='bridge'); the bridge port stays in its bridge, reported beside the XML.
+    for name, bridge in (('vnet0', 'br0'), ('vnet1', None)):
+        assert nics[name].get('type') == 'ethernet' and nics[name].find('source') is None
+        assert attrs(nics[name], 'target') == {'dev': name, 'managed': 'no'}
+        assert [i['bridge'] for i in result['interfaces'] if i['name'] == name] == [bridge]
     assert nics['vnet0'].find('mac') is None  # the tap's MAC is the host side's
-    assert nics['vnet1'].get('type') == 'ethernet' and nics['vnet1'].find('source') is None
     assert attrs(nics['vnet1'], 'model') == {'type': 'e1000e'}
     assert all(nic.find('model') is None for nic in parsed(libvirt_interfaces(spec, model='')['interfaces']).values())
 
@@ -140,7 +143,7 @@ def test_facts_give_every_vm_nic_with_its_mac_and_the_free_vfs_as_hostdev():
     assert summary == [
         ('vm-vepa', 'macvtap', 'direct'), ('vm-bridge', 'macvtap', 'direct'), ('vm-private', 'macvtap', 'direct'),
         ('pt-eth2v0', 'macvtap', 'direct'), ('vm-ipvtap', 'ipvtap', 'ethernet'),
-        ('vnet0', 'tap', 'bridge'), ('vnet1', 'tap', 'ethernet'),
+        ('vnet0', 'tap', 'ethernet'), ('vnet1', 'tap', 'ethernet'),
         ('eth2-vf1', 'vf', 'hostdev'), ('eth2-vf2', 'vf', 'hostdev')]  # VF 0 is pt-eth2v0's lower
     nics = parsed(result['interfaces'])
     for name, mode, mac in (('vm-vepa', 'vepa', '02:00:00:00:01:02'), ('vm-bridge', 'bridge', '02:00:00:00:01:03'),
@@ -148,6 +151,8 @@ def test_facts_give_every_vm_nic_with_its_mac_and_the_free_vfs_as_hostdev():
                             ('pt-eth2v0', 'passthrough', '02:00:00:00:02:00')):
         assert attrs(nics[name], 'source')['mode'] == mode and attrs(nics[name], 'mac') == {'address': mac}
     assert attrs(nics['vm-ipvtap'], 'mac') == {'address': '02:00:00:00:03:00'}
+    assert attrs(nics['vnet0'], 'target') == {'dev': 'vnet0', 'managed': 'no'}
+    assert result['interfaces'][5]['bridge'] == 'br0'
     assert nics['eth2-vf1'].get('managed') == 'yes'
     assert attrs(nics['eth2-vf1'], 'source/address') == {
         'type': 'pci', 'domain': '0x0000', 'bus': '0x03', 'slot': '0x10', 'function': '0x4'}
