@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-RUNNER_VENV = os.environ.get('HOSTNET_RUNNER_VENV', os.path.join(REPO, '.venv-runner'))
+RUNNER_VENV = os.environ.get('HOSTNET_RUNNER_VENV', os.path.join(REPO, '.venv', 'runner'))
 RUNNER_BIN = os.path.join(RUNNER_VENV, 'bin')
 # host -> (ready profile, the macvlan/macvtap links it makes, the module that makes them)
 HOSTS = {
