@@ -98,6 +98,14 @@ def test_execution_environment_context_and_introspection(tmp_path):
     with open(os.path.join(context, 'Containerfile')) as handle:
         containerfile = handle.read()
     assert 'ansible-core==2.21.5' in containerfile and 'COPY _build/collections/ /build/collections/' in containerfile
+    # Pinned, on a supported base: the same ansible-core and ansible-runner as the ansible-runner jobs of
+    # tests/runner (scripts/runner), and the base image docs/awx.md justifies.
+    with open(os.path.join(REPO, 'tests', 'runner', 'requirements.txt')) as handle:
+        runner_pins = [line.strip() for line in handle if line.startswith(('ansible-core==', 'ansible-runner=='))]
+    assert len(runner_pins) == 2 and all(pin in containerfile for pin in runner_pins), runner_pins
+    assert 'ARG EE_BASE_IMAGE="quay.io/centos/centos:stream10"' in containerfile
+    with open(os.path.join(REPO, 'docs', 'awx.md')) as handle:
+        assert 'quay.io/centos/centos:stream10' in handle.read()
     assert os.path.isfile(os.path.join(context, '_build', 'collections', 'hostnet-vif.tar.gz'))
     installed = tmp_path / 'collections'
     _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--force',
