@@ -112,4 +112,4 @@ def test_execution_environment_context_and_introspection(tmp_path):
           os.path.join(REPO, '.build', 'ee', 'hostnet-vif.tar.gz'), '-p', str(installed)],
          env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed)))
     found = _run([os.path.join(BIN, 'ansible-builder'), 'introspect', '--sanitize', str(installed)]).stdout
-    assert 'pyroute2>=0.7' in found and 'iproute2 [platform:dpkg]' in found
+    assert 'pyroute2>=0.7.2' in found and 'iproute2 [platform:dpkg]' in found
