@@ -103,8 +103,8 @@ links:
                  type: str, returned: always, sample: up}
     nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always,
                 sample: false}
-    source_macs: {description: "Allowed source MACs (mode source; empty in the other modes).", type: list, elements: str,
-                  returned: always, sample: ["02:00:00:00:aa:01", "02:00:00:00:aa:02"]}
+    source_macs: {description: "Allowed source MACs (mode source; empty in the other modes).", type: list,
+                  elements: str, returned: always, sample: ["02:00:00:00:aa:01", "02:00:00:00:aa:02"]}
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
