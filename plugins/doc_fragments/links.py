@@ -36,11 +36,13 @@ options:
       - V(passthru) gives the single link the whole lower device; it must be alone on that lower device,
         and the link takes the lower device's MAC address.
       - V(source) accepts only frames whose source MAC is in O(source_macs).
-      - When omitted, V(vepa), the kernel's own default. An existing link in another mode is changed to it.
+      - The default V(vepa) is the kernel's own default; an existing link in another mode is changed to the mode
+        the task gives or defaults to.
       - Changes among vepa, bridge, private and source are made in place; changes to or from passthru
         delete and recreate the link (the plan says so), keeping its MAC address.
     type: str
     choices: [vepa, bridge, private, passthru, source]
+    default: vepa
   mac:
     description:
       - Unicast MAC address of the link. When omitted, the kernel picks one and it is not managed.
@@ -51,14 +53,16 @@ options:
     type: int
   state:
     description:
-      - V(present) creates or changes the link, V(absent) deletes it. V(present) when omitted.
+      - V(present) creates or changes the link, V(absent) deletes it.
     type: str
     choices: [present, absent]
+    default: present
   admin_state:
     description:
-      - Administrative state of the link (C(ip link set NAME up/down)). V(up) when omitted.
+      - Administrative state of the link (C(ip link set NAME up/down)).
     type: str
     choices: [up, down]
+    default: up
   source_macs:
     description:
       - Only with O(mode=source). The exact set of source MAC addresses the link accepts frames from;
@@ -68,13 +72,15 @@ options:
   nopromisc:
     description:
       - Only with O(mode=passthru). Keep the lower device out of promiscuous mode.
-      - Changing it recreates the link. V(false) when omitted.
+      - Changing it recreates the link.
     type: bool
+    default: false
   links:
     description:
       - Several links in one task, each a dictionary of the per-link options.
-      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state) (for macvtap also C(owner), C(group),
-        C(device_mode)) serve as defaults for entries that do not set them.
+      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
+        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
+        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
       - Each entry takes the per-link options O(name), O(lower), O(mode), O(mac), O(mtu), O(state), O(admin_state),
         O(source_macs) and O(nopromisc) (macvtap entries also C(owner), C(group), C(device_mode)), with the same
         meaning and checks as at the top level; an unknown key is an error naming it.
@@ -91,15 +97,15 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Reports the plan (actions, diff, predicted links) without changing anything.
     support: full
+    details: Reports the plan (actions, diff, predicted links) without changing anything.
   diff_mode:
-    description: Shows each touched link before and after, one line per link.
+    support: full
+    details: Shows each touched link before and after, one line per link.
+  idempotent:
     support: full
   platform:
-    description: Linux with C(macvlan)/C(macvtap) support; pyroute2 on the managed host.
-    support: full
-    platforms: posix
+    details: A kernel with C(macvlan) (and C(macvtap) for M(hostnet.vif.macvtap)).
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:

@@ -20,13 +20,15 @@ from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 _PER_LINK = dict(
     name=dict(type='str'),
     lower=dict(type='str'),
-    mode=dict(type='str', choices=['vepa', 'bridge', 'private', 'passthru', 'source']),
+    # These defaults are what model._link_spec puts in place of a missing value, so links: entries
+    # that inherit them (model.task_entries) get the same link as before.
+    mode=dict(type='str', choices=['vepa', 'bridge', 'private', 'passthru', 'source'], default='vepa'),
     mac=dict(type='str'),
     mtu=dict(type='int'),
-    state=dict(type='str', choices=['present', 'absent']),
-    admin_state=dict(type='str', choices=['up', 'down']),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    admin_state=dict(type='str', choices=['up', 'down'], default='up'),
     source_macs=dict(type='list', elements='str'),
-    nopromisc=dict(type='bool'),
+    nopromisc=dict(type='bool', default=False),
 )
 _DEVICE = dict(
     owner=dict(type='str'),
@@ -56,7 +58,7 @@ def hairpin_argument_spec():
     spec = dict(_TASK)
     spec.update(
         name=dict(type='str'),
-        hairpin=dict(type='bool'),
+        hairpin=dict(type='bool', default=True),  # model.build_hairpin_specs' own default for ports entries
         ports=dict(type='list', elements='dict',
                    options=dict(name=dict(type='str', required=True), hairpin=dict(type='bool'))),
     )
@@ -64,11 +66,12 @@ def hairpin_argument_spec():
 
 
 def tap_argument_spec():
-    per_tap = dict(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent']),
+    # mode and the flags have no default: omitted means "as it is" for an existing device (model._tap_spec)
+    per_tap = dict(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent'], default='present'),
                    mode=dict(type='str', choices=['tap', 'tun']), owner=dict(type='str'), group=dict(type='str'),
                    multi_queue=dict(type='bool'), vnet_hdr=dict(type='bool'), packet_info=dict(type='bool'),
                    bridge=dict(type='str'), mtu=dict(type='int'), mac=dict(type='str'),
-                   admin_state=dict(type='str', choices=['up', 'down']))
+                   admin_state=dict(type='str', choices=['up', 'down'], default='up'))
     spec = dict(per_tap)
     spec.update(_TASK)
     spec['taps'] = dict(type='list', elements='dict')
@@ -77,10 +80,14 @@ def tap_argument_spec():
 
 def info_argument_spec():
     kinds = ['macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov']
-    return dict(netns=dict(type='str'), lower=dict(type='str'),
+    # lock_timeout too, so module_defaults for the collection's action group fits every module
+    # (the reflective_relay probe takes the host lock).
+    spec = dict(_TASK)
+    spec.update(lower=dict(type='str'),
                 kinds=dict(type='list', elements='str', choices=kinds, default=kinds),
                 reflective_relay=dict(type='list', elements='str'),
                 probe_in_check_mode=dict(type='bool', default=False))
+    return spec
 
 
 def sriov_argument_spec():
@@ -94,7 +101,7 @@ def sriov_argument_spec():
         vfs=dict(type='list', elements='dict'),
         pfs=dict(type='list', elements='dict'),
         wait_timeout=dict(type='float', default=60),
-        persist=dict(type='str', choices=['none', 'systemd-networkd']),
+        persist=dict(type='str', choices=['none', 'systemd-networkd'], default='none'),
         persist_dir=dict(type='path', default='/etc/systemd/network'),
     )
     return spec

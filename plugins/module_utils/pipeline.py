@@ -241,6 +241,7 @@ def _run_hairpin(params, check_mode, diff):
 def run_info(params, check_mode=False, diff=False):
     """hostnet.vif.vif_info: read-only, no lock (it writes nothing; one dump is a consistent view)."""
     netns = params.get('netns')
+    lock_timeout = _seconds(params, 'lock_timeout', 120)  # taken only for the reflective_relay probe
     if params.get('lower') is not None:
         check_ifname(params['lower'], 'lower')
     for position, lower in enumerate(params.get('reflective_relay') or []):  # before the first netlink request
@@ -251,7 +252,7 @@ def run_info(params, check_mode=False, diff=False):
         vif = facts.gather(kernel, netns, kinds, params.get('lower'))
         if params.get('reflective_relay'):
             # opt-in: the probe creates temporary links (never in the user's namespace)
-            with HostLock(float(params.get('lock_timeout') or 120)):
+            with HostLock(lock_timeout):
                 vif['reflective_relay'] = relay.run_relays(kernel, netns, {
                     'lowers': params['reflective_relay'], 'expect': 'any', 'method': 'auto',
                     'probe_in_check_mode': params.get('probe_in_check_mode')}, check_mode)

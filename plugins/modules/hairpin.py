@@ -26,8 +26,8 @@ options:
   hairpin:
     description:
       - Hairpin on (V(true)) or off (V(false)) for O(name), and the default for O(ports) entries.
-        V(true) when omitted.
     type: bool
+    default: true
   ports:
     description: Several ports, each a dictionary with O(ports[].name) and optional O(ports[].hairpin).
     type: list
@@ -41,22 +41,26 @@ options:
         description: On or off for this port; the top-level O(hairpin) when omitted.
         type: bool
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.task
 attributes:
   check_mode:
-    description: Reports the plan without changing anything.
     support: full
+    details: Reports the plan without changing anything.
   diff_mode:
-    description: Shows each touched port before and after.
+    support: full
+    details: Shows each touched port before and after.
+  idempotent:
     support: full
   platform:
-    description: Linux bridge ports; pyroute2 on the managed host.
-    support: full
-    platforms: posix
+    details: Ports of a Linux bridge (C(bridge) in the kernel).
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 seealso:
   - module: hostnet.vif.macvlan
+  - module: hostnet.vif.reflective_relay
+  - ref: ansible_collections.hostnet.vif.docsite.reflective_relay
+    description: Hairpin and reflective relay, what VEPA mode needs from the switch, and how it is proven.
 '''
 
 EXAMPLES = r'''
@@ -88,11 +92,12 @@ ports:
   returned: always
   type: list
   elements: dict
+  sample: [{"name": "vnet0", "bridge": "br0", "hairpin": true, "netns": null}]
   contains:
-    name: {description: "Port name.", type: str, returned: always}
-    bridge: {description: "The bridge the port belongs to.", type: str, returned: always}
-    hairpin: {description: "Hairpin state.", type: bool, returned: always}
-    netns: {description: "Namespace, or null.", type: str, returned: always}
+    name: {description: "Port name.", type: str, returned: always, sample: vnet0}
+    bridge: {description: "The bridge the port belongs to.", type: str, returned: always, sample: br0}
+    hairpin: {description: "Hairpin state.", type: bool, returned: always, sample: true}
+    netns: {description: "Namespace, or null.", type: str, returned: always, sample: lab-switch}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -21,11 +21,15 @@ description:
 author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.links
   - hostnet.vif.task
 seealso:
   - module: hostnet.vif.macvtap
   - module: hostnet.vif.hairpin
+  - module: hostnet.vif.reflective_relay
+  - ref: ansible_collections.hostnet.vif.docsite.modes
+    description: What each mode does, which endpoints reach each other, and when to use it.
 '''
 
 EXAMPLES = r'''
@@ -82,19 +86,26 @@ links:
   returned: always
   type: list
   elements: dict
+  sample:
+    - {name: mv0, kind: macvlan, index: 7, lower: eth1, mode: bridge, mac: "02:00:00:00:01:00", mtu: 1500,
+       admin_state: up, oper_state: up, nopromisc: false, source_macs: [], netns: null}
   contains:
-    name: {description: "Interface name.", type: str, returned: always}
-    kind: {description: "V(macvlan).", type: str, returned: always}
+    name: {description: "Interface name.", type: str, returned: always, sample: mv0}
+    kind: {description: "V(macvlan).", type: str, returned: always, sample: macvlan}
     index: {description: "Interface index in its namespace (not known for a link check mode would create).", type: int,
-            returned: always}
-    lower: {description: "Lower device.", type: str, returned: always}
-    mode: {description: "Mode.", type: str, returned: always}
-    mac: {description: "MAC address.", type: str, returned: always}
-    mtu: {description: "MTU.", type: int, returned: always}
-    admin_state: {description: "V(up) or V(down).", type: str, returned: always}
-    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always}
-    source_macs: {description: "Allowed source MACs (mode source).", type: list, elements: str, returned: always}
-    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always}
+            returned: always, sample: 7}
+    lower: {description: "Lower device.", type: str, returned: always, sample: eth1}
+    mode: {description: "Mode.", type: str, returned: always, sample: bridge}
+    mac: {description: "MAC address.", type: str, returned: always, sample: "02:00:00:00:01:00"}
+    mtu: {description: "MTU.", type: int, returned: always, sample: 1500}
+    admin_state: {description: "V(up) or V(down).", type: str, returned: always, sample: up}
+    oper_state: {description: "Operational state as the kernel reports it (up, down, lowerlayerdown...).",
+                 type: str, returned: always, sample: up}
+    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always,
+                sample: false}
+    source_macs: {description: "Allowed source MACs (mode source; empty in the other modes).", type: list,
+                  elements: str, returned: always, sample: ["02:00:00:00:aa:01", "02:00:00:00:aa:02"]}
+    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -25,6 +25,7 @@ description:
 author:
   - hostnet.vif contributors (@hostnet)
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.links
   - hostnet.vif.task
   - hostnet.vif.links.device
@@ -33,6 +34,11 @@ notes:
     link (for example after a reboot) needs the module to run again.
 seealso:
   - module: hostnet.vif.macvlan
+  - module: hostnet.vif.tap
+  - ref: ansible_collections.hostnet.vif.docsite.macvtap_ownership
+    description: Handing macvtap and tap devices to a QEMU that does not run as root.
+  - ref: ansible_collections.hostnet.vif.docsite.modes
+    description: What each mode does, which endpoints reach each other, and when to use it.
 '''
 
 EXAMPLES = r'''
@@ -64,33 +70,44 @@ actions:
   returned: always
   type: list
   elements: str
+  sample: ["ip link add link eth1 name vm1-tap type macvtap mode bridge; ip link set vm1-tap up",
+           "chown 64055:104 && chmod 0660 <character device of vm1-tap>"]
 links:
   description: The links the task declares present, as the kernel reports them after the task.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {name: vm1-tap, kind: macvtap, index: 9, lower: eth1, mode: bridge, mac: "02:00:00:00:02:00", mtu: 1500,
+       admin_state: up, oper_state: up, nopromisc: false, source_macs: [], netns: null,
+       device: {path: /dev/tap9, major_minor: "246:1", owner: 64055, group: 104, mode: "0660"}}
   contains:
-    name: {description: "Interface name.", type: str, returned: always}
-    kind: {description: "V(macvtap).", type: str, returned: always}
-    index: {description: "Interface index in its namespace.", type: int, returned: always}
-    lower: {description: "Lower device.", type: str, returned: always}
-    mode: {description: "Mode.", type: str, returned: always}
-    mac: {description: "MAC address.", type: str, returned: always}
-    mtu: {description: "MTU.", type: int, returned: always}
-    admin_state: {description: "V(up) or V(down).", type: str, returned: always}
-    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always}
-    source_macs: {description: "Allowed source MACs (mode source).", type: list, elements: str, returned: always}
-    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always}
+    name: {description: "Interface name.", type: str, returned: always, sample: vm1-tap}
+    kind: {description: "V(macvtap).", type: str, returned: always, sample: macvtap}
+    index: {description: "Interface index in its namespace.", type: int, returned: always, sample: 9}
+    lower: {description: "Lower device.", type: str, returned: always, sample: eth1}
+    mode: {description: "Mode.", type: str, returned: always, sample: bridge}
+    mac: {description: "MAC address.", type: str, returned: always, sample: "02:00:00:00:02:00"}
+    mtu: {description: "MTU.", type: int, returned: always, sample: 1500}
+    admin_state: {description: "V(up) or V(down).", type: str, returned: always, sample: up}
+    oper_state: {description: "Operational state as the kernel reports it (up, down, lowerlayerdown...).",
+                 type: str, returned: always, sample: up}
+    nopromisc: {description: "Whether the passthru nopromisc flag is set.", type: bool, returned: always,
+                sample: false}
+    source_macs: {description: "Allowed source MACs (mode source; empty in the other modes).", type: list,
+                  elements: str, returned: always, sample: ["02:00:00:00:aa:01"]}
+    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
     device:
       description: The character device.
       returned: always
       type: dict
+      sample: {path: /dev/tap9, major_minor: "246:1", owner: 64055, group: 104, mode: "0660"}
       contains:
         path: {description: "Path of the device node to open.", type: str, returned: always,
-               sample: /dev/tap7}
+               sample: /dev/tap9}
         major_minor: {description: "Device number as read from sysfs.", type: str, returned: always, sample: "246:1"}
-        owner: {description: "Owner uid.", type: int, returned: always}
-        group: {description: "Group gid.", type: int, returned: always}
+        owner: {description: "Owner uid.", type: int, returned: always, sample: 64055}
+        group: {description: "Group gid.", type: int, returned: always, sample: 104}
         mode: {description: "Permission bits.", type: str, returned: always, sample: "0660"}
 '''
 

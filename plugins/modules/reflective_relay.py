@@ -26,7 +26,8 @@ description:
     agent, through C(lldptool), where lldpad runs; the relay is on when the switch's bridge status has C(rrctr).
     V(auto) uses LLDP when it gives an answer, the probe otherwise.
   - Neither is authenticated. A host on the same VLAN sees the probe's frames (flooded as unknown unicast) and can
-    send them back during the run; an EVB TLV is an unsigned claim. See docs/reflective-relay.md.
+    send them back during the run; an EVB TLV is an unsigned claim. The reflective relay guide (see below) says
+    what that means.
   - The probe refuses, before anything is created, a lower device that is down, has no carrier, or carries a
     passthru link. On a lower device that is itself a macvlan or macvtap it reports C(reflective_relay=null) with
     the reason instead.
@@ -73,27 +74,33 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.task
 attributes:
   check_mode:
-    description: Reports C(reflective_relay=null) unless O(probe_in_check_mode) is true.
     support: full
+    details: Reports C(reflective_relay=null) unless O(probe_in_check_mode) is true.
   diff_mode:
-    description: Nothing is changed, so there is no diff.
     support: none
-  platform:
-    description: Linux with macvlan; pyroute2 on the managed host; lldpad and lldptool for V(lldp).
+    details: Nothing is changed, so there is no diff.
+  idempotent:
     support: full
-    platforms: posix
+    details: Never changes the host's configuration; the probe's temporary links are gone when the module returns.
+  platform:
+    details: A kernel with C(macvlan); lldpad and lldptool for O(method=lldp).
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
-  - See the collection's docs/reflective-relay.md for what reflective relay is and how switches enable it.
   - A probe takes about O(timeout) seconds when the frames do not come back, and a few milliseconds more than
     sending them when they do.
 seealso:
   - module: hostnet.vif.macvlan
   - module: hostnet.vif.vif_info
+  - module: hostnet.vif.hairpin
+  - ref: ansible_collections.hostnet.vif.docsite.reflective_relay
+    description: What reflective relay is, how the probe and LLDP prove it, and how switches enable it.
+  - ref: ansible_collections.hostnet.vif.docsite.modes
+    description: Which macvlan/macvtap modes depend on the switch's reflective relay.
 '''
 
 EXAMPLES = r'''
@@ -123,23 +130,31 @@ relays:
   type: list
   elements: dict
   contains:
-    lower: {description: The lower device., type: str, returned: always}
-    netns: {description: "Its network namespace (null: the module's own).", type: str, returned: always}
-    expect: {description: The expectation checked., type: str, returned: always}
+    lower: {description: The lower device., type: str, returned: always, sample: eth1}
+    netns: {description: "Its network namespace (null: the module's own).", type: str, returned: always, sample: null}
+    expect: {description: The expectation checked., type: str, returned: always, sample: required}
     reflective_relay:
       description: "V(true) the port reflects, V(false) it does not, null unknown (see RV(relays[].reason))."
       type: bool
       returned: always
-    method: {description: "How it was found - V(probe), V(lldp), or null when unknown.", type: str, returned: always}
+      sample: true
+    method: {description: "How it was found - V(probe), V(lldp), or null when unknown.", type: str, returned: always,
+             sample: probe}
     evidence:
       description:
         - For the probe, C(frames_sent), C(frames_received), C(ethertype), C(sender_mac), C(receiver_mac).
         - For LLDP, C(lldpad), C(tlv) (lldptool's text) and the C(bridge) and C(station) flag lists.
       type: dict
       returned: always
-    lldp: {description: "What lldpad said, when it was asked.", type: dict, returned: when method is lldp or auto}
-    reason: {description: Why the result is unknown (null otherwise)., type: str, returned: always}
-    duration: {description: Seconds spent on this device., type: float, returned: always}
+      sample: {frames_sent: 5, frames_received: 5, ethertype: "0x88b5", sender_mac: "02:5e:10:aa:01:02",
+               receiver_mac: "02:77:0c:19:33:41"}
+    lldp:
+      description: "What lldpad said, when it was asked."
+      type: dict
+      returned: when method is lldp or auto
+      sample: {lldpad: not running, detail: "[Errno 2] No such file or directory: 'lldptool'"}
+    reason: {description: Why the result is unknown (null otherwise)., type: str, returned: always, sample: null}
+    duration: {description: Seconds spent on this device., type: float, returned: always, sample: 0.21}
   sample:
     - lower: eth1
       netns: null

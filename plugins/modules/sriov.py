@@ -36,7 +36,7 @@ options:
         O(pfs).
     type: str
   num_vfs:
-    description: The number of VFs (0 removes them all); not managed when omitted.
+    description: The number of VFs (0 removes them all); not managed when omitted (so there is no default).
     type: int
   drivers_autoprobe:
     description: Whether VF drivers bind to new VFs automatically; not managed when omitted.
@@ -73,26 +73,29 @@ options:
         PF appears at boot; systemd-udevd applies it (systemd 251 or later). The file matches the PF by its PCI path
         and repeats the default naming policies, since a matching C(.link) file replaces C(99-default.link).
       - C(.link) files have no keys for C(min_tx_rate) and C(max_tx_rate); RV(persisted[].not_persisted) lists them.
-      - V(none) (the default when omitted) leaves persistence alone.
+      - V(none) leaves persistence alone (an existing file is neither changed nor removed).
+      - A O(pfs) entry that leaves it out takes the top-level value.
     type: str
     choices: [none, systemd-networkd]
+    default: none
   persist_dir:
     description: Directory for the O(persist) files.
     type: path
     default: /etc/systemd/network
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.task
 attributes:
   check_mode:
-    description: Reports the plan, including the VFs a reset would destroy, without changing anything.
     support: full
+    details: Reports the plan, including the VFs a reset would destroy, without changing anything.
   diff_mode:
-    description: Shows each PF before and after (count, autoprobe, per-VF settings).
+    support: full
+    details: Shows each PF before and after (count, autoprobe, per-VF settings).
+  idempotent:
     support: full
   platform:
-    description: Linux with an SR-IOV capable PCIe device; pyroute2 on the managed host.
-    support: full
-    platforms: posix
+    details: An SR-IOV capable PCIe device whose driver is bound.
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
@@ -102,6 +105,8 @@ notes:
 seealso:
   - module: hostnet.vif.vif_info
   - module: hostnet.vif.macvtap
+  - ref: ansible_collections.hostnet.vif.docsite.sriov
+    description: VF counts, the kernel's reset rule, per-VF settings, persistence, and what was tested on real hardware.
 '''
 
 EXAMPLES = r'''
@@ -142,23 +147,37 @@ persisted:
   type: list
   elements: dict
   contains:
-    pf: {description: The PF as the task names it., type: str, returned: always}
-    path: {description: The C(.link) file., type: str, returned: always}
+    pf: {description: The PF as the task names it., type: str, returned: always, sample: eth2}
+    path: {description: The C(.link) file., type: str, returned: always,
+           sample: /etc/systemd/network/70-hostnet-vif-sriov-0000-03-00.0.link}
     not_persisted: {description: "Per-VF settings given in O(vfs) that C(.link) files cannot carry.", type: list,
-                    elements: str, returned: always}
+                    elements: str, returned: always, sample: [max_tx_rate]}
   sample: [{"pf": "eth2", "path": "/etc/systemd/network/70-hostnet-vif-sriov-0000-03-00.0.link", "not_persisted": []}]
 pfs:
   description: Each PF after the task (in check mode, as it is now), as M(hostnet.vif.vif_info) reports SR-IOV PFs.
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: eth1
+      pci_address: "0000:03:00.0"
+      totalvfs: 7
+      numvfs: 2
+      drivers_autoprobe: true
+      netns: null
+      vfs:
+        - {vf: 0, pci_address: "0000:03:10.0", driver: igbvf, netdevs: [eth1v0], mac: "02:00:00:00:10:00", vlan: 100,
+           qos: 0, vlan_proto: 802.1Q, spoofchk: true, trust: false, link_state: auto, min_tx_rate: 0, max_tx_rate: 0}
   contains:
     name: {description: "The PF's interface name (null when it has none in this namespace).", type: str,
-           returned: always}
-    pci_address: {description: "The PF's PCI address.", type: str, returned: always}
-    totalvfs: {description: The most VFs the device supports., type: int, returned: always}
-    numvfs: {description: The current number of VFs., type: int, returned: always}
-    drivers_autoprobe: {description: Whether VF drivers bind automatically., type: bool, returned: always}
+           returned: always, sample: eth1}
+    pci_address: {description: "The PF's PCI address.", type: str, returned: always, sample: "0000:03:00.0"}
+    totalvfs: {description: The most VFs the device supports., type: int, returned: always, sample: 7}
+    numvfs: {description: The current number of VFs., type: int, returned: always, sample: 2}
+    drivers_autoprobe: {description: Whether VF drivers bind automatically., type: bool, returned: always,
+                        sample: true}
+    netns: {description: "The namespace the PF was read in (null: the module's own).", type: str, returned: always,
+            sample: null}
     vfs:
       description: >-
         Per VF - vf, pci_address, driver, netdevs, and the settings the PF reports over netlink (mac, vlan, qos,
@@ -166,6 +185,9 @@ pfs:
       type: list
       elements: dict
       returned: always
+      sample:
+        - {vf: 0, pci_address: "0000:03:10.0", driver: igbvf, netdevs: [eth1v0], mac: "02:00:00:00:10:00", vlan: 100,
+           qos: 0, vlan_proto: 802.1Q, spoofchk: true, trust: false, link_state: auto, min_tx_rate: 0, max_tx_rate: 0}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

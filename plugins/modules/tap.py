@@ -28,14 +28,16 @@ options:
     description: Device name (1 to 15 bytes). Mutually exclusive with O(taps).
     type: str
   state:
-    description: V(present) or V(absent); V(present) when omitted.
+    description: V(present) or V(absent).
     type: str
     choices: [present, absent]
+    default: present
   mode:
     description:
       - V(tap) (Ethernet frames, the VM case) or V(tun) (IP packets).
       - When omitted, V(tap) for a new device and left as it is on an existing one (the same holds for
-        O(multi_queue), O(vnet_hdr) and O(packet_info), which default to off for a new device).
+        O(multi_queue), O(vnet_hdr) and O(packet_info), which are off for a new device). So these options have
+        no fixed default, and a O(taps) entry that leaves one out takes the top-level value, or none.
       - Changing it recreates the device. A V(tun) device cannot be a bridge port and has no MAC address.
     type: str
     choices: [tap, tun]
@@ -46,15 +48,20 @@ options:
     description: Group (name or gid) allowed to attach; not managed when omitted.
     type: str
   multi_queue:
-    description: Multi-queue device (C(IFF_MULTI_QUEUE)); changing it recreates the device.
+    description:
+      - Multi-queue device (C(IFF_MULTI_QUEUE)); changing it recreates the device.
+      - When omitted, off for a new device and left as it is on an existing one.
     type: bool
   vnet_hdr:
-    description: Frames carry a virtio-net header (C(IFF_VNET_HDR)), as QEMU's virtio-net uses.
+    description:
+      - Frames carry a virtio-net header (C(IFF_VNET_HDR)), as QEMU's virtio-net uses.
+      - When omitted, off for a new device and left as it is on an existing one.
     type: bool
   packet_info:
     description:
-      - Frames carry the 4-byte packet-information header. Off for a new device when omitted, as C(ip tuntap)
-        makes devices (pyroute2's own default would be on; this module always says what it wants).
+      - Frames carry the 4-byte packet-information header. When omitted, off for a new device, as C(ip tuntap)
+        makes devices (pyroute2's own default would be on; this module always says what it wants), and left as
+        it is on an existing one.
     type: bool
   bridge:
     description:
@@ -68,29 +75,32 @@ options:
     description: Unicast MAC address (tap only); not managed when omitted.
     type: str
   admin_state:
-    description: V(up) or V(down); V(up) when omitted.
+    description: V(up) or V(down).
     type: str
     choices: [up, down]
+    default: up
   taps:
     description:
       - Several devices, each a dictionary of the per-device options above (O(name), O(state), O(mode), O(owner),
         O(group), O(multi_queue), O(vnet_hdr), O(packet_info), O(bridge), O(mtu), O(mac), O(admin_state));
-        top-level values serve as defaults for entries. An unknown key is an error naming it.
+        top-level values, their own defaults included, serve as defaults for entries. An unknown key is an error
+        naming it.
     type: list
     elements: dict
 extends_documentation_fragment:
+  - hostnet.vif.attributes
   - hostnet.vif.task
 attributes:
   check_mode:
-    description: Reports the plan without changing anything.
     support: full
+    details: Reports the plan without changing anything.
   diff_mode:
-    description: Shows each touched device before and after, one line each.
+    support: full
+    details: Shows each touched device before and after, one line each.
+  idempotent:
     support: full
   platform:
-    description: Linux with C(/dev/net/tun); pyroute2 on the managed host.
-    support: full
-    platforms: posix
+    details: A kernel with C(tun) (C(/dev/net/tun)).
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 notes:
@@ -101,6 +111,9 @@ notes:
   - Devices live in the kernel only and do not survive a reboot.
 seealso:
   - module: hostnet.vif.vif_info
+  - module: hostnet.vif.macvtap
+  - ref: ansible_collections.hostnet.vif.docsite.macvtap_ownership
+    description: Handing tap and macvtap devices to a QEMU that does not run as root.
 '''
 
 EXAMPLES = r'''
@@ -137,17 +150,30 @@ taps:
   returned: always
   type: list
   elements: dict
+  sample:
+    - {name: vnet0, index: 12, type: tap, owner: 64055, group: 104, multi_queue: true, vnet_hdr: true,
+       packet_info: false, persistent: true, queues: null, bridge: br0, mac: "02:00:00:00:30:00", mtu: 1500,
+       admin_state: up, oper_state: down, netns: null}
   contains:
-    name: {description: Device name., type: str, returned: always}
-    type: {description: "V(tap) or V(tun).", type: str, returned: always}
-    owner: {description: "Owner uid (null: any user).", type: int, returned: always}
-    group: {description: "Group gid (null: not set).", type: int, returned: always}
-    multi_queue: {description: Multi-queue flag., type: bool, returned: always}
-    vnet_hdr: {description: Virtio-net header flag., type: bool, returned: always}
-    packet_info: {description: Packet-information header flag., type: bool, returned: always}
-    bridge: {description: "Bridge it is a port of, or null.", type: str, returned: always}
-    mtu: {description: MTU., type: int, returned: always}
-    mac: {description: MAC address., type: str, returned: always}
+    name: {description: Device name., type: str, returned: always, sample: vnet0}
+    index: {description: Interface index in its namespace., type: int, returned: always, sample: 12}
+    type: {description: "V(tap) or V(tun).", type: str, returned: always, sample: tap}
+    owner: {description: "Owner uid (null: any user).", type: int, returned: always, sample: 64055}
+    group: {description: "Group gid (null: not set).", type: int, returned: always, sample: 104}
+    multi_queue: {description: Multi-queue flag., type: bool, returned: always, sample: true}
+    vnet_hdr: {description: Virtio-net header flag., type: bool, returned: always, sample: true}
+    packet_info: {description: Packet-information header flag., type: bool, returned: always, sample: false}
+    persistent: {description: Whether the device outlives the process that made it., type: bool, returned: always,
+                 sample: true}
+    queues: {description: "Number of queues attached, where the kernel reports it (null otherwise).", type: int,
+             returned: always, sample: null}
+    bridge: {description: "Bridge it is a port of, or null.", type: str, returned: always, sample: br0}
+    mtu: {description: MTU., type: int, returned: always, sample: 1500}
+    mac: {description: "MAC address (null for tun).", type: str, returned: always, sample: "02:00:00:00:30:00"}
+    admin_state: {description: "V(up) or V(down).", type: str, returned: always, sample: up}
+    oper_state: {description: "Operational state (down until a program attaches to the device).", type: str,
+                 returned: always, sample: down}
+    netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: null}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -436,4 +436,4 @@ def test_only_frames_with_the_runs_nonce_count(switched):
     reflect = from_the_switch(switch, 'reflect')
     [third] = relay(host, timeout=3)
     assert len(switch_saw(reflect)) == 5
-    assert third['reflective_relay'] is True  # not authenticated: see docs/reflective-relay.md
+    assert third['reflective_relay'] is True  # not authenticated: see docs/docsite/rst/reflective_relay.rst

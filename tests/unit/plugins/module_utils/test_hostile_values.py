@@ -282,3 +282,11 @@ def test_the_lower_devices_own_mac_is_refused_outside_passthru():
 ])
 def test_a_mac_freed_or_elsewhere_is_no_conflict(current, params, purge):
     model.check_against(model.build_link_specs(params, 'macvlan'), current, 'macvlan', purge)
+
+
+@pytest.mark.parametrize('value', [float('nan'), -1, float('inf')])
+def test_vif_info_lock_timeout_is_checked_before_anything(value):
+    """vif_info takes lock_timeout (so module_defaults of the action group fits it): checked like the
+    other modules' before the namespace is even looked at."""
+    err = refused(pipeline.run_info, {'netns': 'hvt-no-such-ns', 'reflective_relay': ['eth1'], 'lock_timeout': value})
+    assert err.field == 'lock_timeout'

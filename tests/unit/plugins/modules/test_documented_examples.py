@@ -1,9 +1,11 @@
 """Every documented example is valid YAML and uses only options that exist: the EXAMPLES of every
-module and the yaml blocks of README.md and docs/*.md."""
+module, the yaml blocks of README.md and docs/*.md, and the yaml code blocks of the docsite guides
+(docs/docsite/rst/*.rst)."""
 
 import glob
 import os
 import re
+import textwrap
 
 import pytest
 import yaml
@@ -68,6 +70,29 @@ def test_markdown_yaml_blocks(path):
     with open(path) as handle:
         text = handle.read()
     for number, block in enumerate(re.findall(r'```ya?ml\n(.*?)```', text, re.S)):
+        check_tasks(block, '%s block %d' % (os.path.relpath(path, REPO), number + 1))
+
+
+GUIDES = sorted(glob.glob(os.path.join(REPO, 'docs', 'docsite', 'rst', '*.rst')))
+
+
+def rst_yaml_blocks(text):
+    """The bodies of `.. code:: yaml` / `.. code-block:: yaml` directives, dedented."""
+    blocks = []
+    for match in re.finditer(r'^\.\. code(?:-block)?:: ya?ml\n((?:[ \t]*\n|   .*\n)+)', text, re.M):
+        blocks.append(textwrap.dedent(match.group(1)))
+    return blocks
+
+
+def test_the_guides_are_found():
+    assert len(GUIDES) >= 7 and rst_yaml_blocks('.. code:: yaml\n\n   - a: 1\n\nafter\n') == ['\n- a: 1\n\n']
+
+
+@pytest.mark.parametrize('path', GUIDES, ids=[os.path.relpath(p, REPO) for p in GUIDES])
+def test_guide_yaml_blocks(path):
+    with open(path) as handle:
+        text = handle.read()
+    for number, block in enumerate(rst_yaml_blocks(text)):
         check_tasks(block, '%s block %d' % (os.path.relpath(path, REPO), number + 1))
 
 
