@@ -41,6 +41,6 @@ def private_dir(path):
     if st.st_uid != os.geteuid() or st.st_mode & 0o077:
         os.close(fd)
         raise VifError("%s: must belong to uid %d and be closed to others (it is uid %d, mode %04o); refusing to "
-                       "work there, remove it and run again" % (path, os.geteuid(), st.st_uid,
-                                                                 stat.S_IMODE(st.st_mode)))
+                       "work there, remove it and run again"
+                       % (path, os.geteuid(), st.st_uid, stat.S_IMODE(st.st_mode)))
     return fd

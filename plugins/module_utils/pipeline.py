@@ -401,6 +401,7 @@ def run_sriov(params, check_mode=False, diff=False):
         if check_mode or not plan.actions:
             result['pfs'] = [_report_pf(states[s['pf']], vf_now.get(s['pf'], {}), netns) for s in specs]
             return result
+
         def read_back():
             states, vf_now = _sriov_state(kernel, specs, kernel.dump_links())
             return (states, vf_now), verify_sriov(specs, states, vf_now)

@@ -80,8 +80,8 @@ def _record_dir():
 
 def _record(helper_pid):
     """Write the helper's record: its pid and start time, and its run's (this process's)."""
-    line = '%d %d %d %d\n' % (helper_pid, _runtime.start_time(helper_pid) or 0, os.getpid(),
-                               _runtime.start_time(os.getpid()) or 0)
+    run = os.getpid()
+    line = '%d %d %d %d\n' % (helper_pid, _runtime.start_time(helper_pid) or 0, run, _runtime.start_time(run) or 0)
     directory = _record_dir()
     try:
         fd = os.open(str(helper_pid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=directory)

@@ -157,11 +157,11 @@ def test_fuzz_mutated_kernel_messages(zoo):
     # hook is never made there, the parsers are fuzzed alone
     hook = lp._Hook(marshal, lp.lean_link, lp.parse_link) if hasattr(marshal, 'parse_one_message') else None
     outcomes = {'record': 0, 'LinkParseError': 0}
-    for _ in range(4000):
+    for _round in range(4000):
         data = bytearray(rng.choice(raw))
         how = rng.randrange(4)
         if how == 0:
-            for _ in range(rng.randint(1, 4)):
+            for _byte in range(rng.randint(1, 4)):
                 data[rng.randrange(16, len(data))] = rng.randrange(256)
         elif how == 1:  # an NLA length (16 bits at a 4-byte boundary past the headers)
             pos = rng.randrange(32, len(data) - 2) & ~3

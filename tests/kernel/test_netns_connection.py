@@ -282,6 +282,7 @@ def test_the_entering_helper_checks_again_before_it_runs_anything(holder, other_
     the connection's check and the command still runs nothing (exit 255, the connection's unreachable)."""
     name, record = holder
     marker = tmp_path / 'ran'
+
     def enter(mount_ns, command):
         return subprocess.run([sys.executable, '-I', '-S', ENTER, name, mount_ns, record['mount_namespace_id'],
                                str(record['start']), '/bin/sh', '-c', command], capture_output=True, text=True,

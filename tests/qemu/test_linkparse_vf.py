@@ -69,7 +69,7 @@ def test_the_pf_and_its_vfs_read_the_same_through_the_lean_parsers(igb_vfs):
     # LinkParseError, nothing else
     rng = random.Random(14)
     outcomes = {'record': 0, 'LinkParseError': 0}
-    for _ in range(600):
+    for _round in range(600):
         data = bytearray(raw)
         pos = rng.randrange(32, len(data) - 2)
         if rng.random() < 0.5:

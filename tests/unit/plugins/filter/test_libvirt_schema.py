@@ -8,9 +8,9 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from test_libvirt_interfaces import FACTS, PROFILES, profile
 
 from ansible_collections.hostnet.vif.plugins.filter.libvirt_interfaces import libvirt_interfaces
+from ansible_collections.hostnet.vif.tests.unit.plugins.filter.libvirt_cases import FACTS, PROFILES, profile
 
 VALIDATOR = shutil.which('virt-xml-validate')
 

@@ -157,11 +157,11 @@ def test_what_the_lean_parser_cannot_read_is_one_error_type(broken):
 
 def _mutations(data, rng, count):
     """Deterministic mutations of a message: bytes overwritten, NLA/nlmsg lengths changed, cuts."""
-    for _ in range(count):
+    for _round in range(count):
         buf = bytearray(data)
         how = rng.randrange(4)
         if how == 0:
-            for _ in range(rng.randint(1, 4)):
+            for _byte in range(rng.randint(1, 4)):
                 buf[rng.randrange(len(buf))] = rng.randrange(256)
         elif how == 1:  # a length field somewhere (16-bit, at a 4-byte boundary): the likeliest damage
             pos = rng.randrange(16, len(buf) - 2) & ~3

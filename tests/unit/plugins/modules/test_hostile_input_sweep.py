@@ -12,6 +12,7 @@ timeout, ['x'] for a list of names) are not generated for it."""
 
 import contextlib
 import json
+import math
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -119,7 +120,7 @@ def _clean(arrived):
             return model.check_name(arrived, 'x', max_bytes=255) == arrived
         except VifError:
             return False
-    return isinstance(arrived, (bool, int, float)) and arrived == arrived  # not NaN
+    return isinstance(arrived, (bool, int, float)) and not math.isnan(arrived)
 
 
 def _arguments(name, path, value):
@@ -166,6 +167,7 @@ def test_a_hostile_value_fails_naming_its_option_and_never_reaches_the_kernel_as
     monkeypatch.setattr(kernel, 'Kernel', StubKernel)
     monkeypatch.setattr(pipeline, 'HostLock', lambda timeout: contextlib.nullcontext())
     args = _arguments(name, path, value)
+    out = None
     with patch_module_args(args):
         try:
             module.main()
