@@ -4,7 +4,6 @@ The PF's VF list, set with iproute2, reads the same through the lean parser as t
 full decode (and as iproute2 reports it); mutated copies of the PF's real message never crash it."""
 
 import json
-import os
 import random
 import struct
 import subprocess
@@ -13,16 +12,7 @@ import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse as lp
 
-PF = 'eth0'
-DEVICE = '/sys/class/net/%s/device' % PF
-
-
-def _write(name, value):
-    fd = os.open(os.path.join(DEVICE, name), os.O_WRONLY)
-    try:
-        os.write(fd, str(value).encode())
-    finally:
-        os.close(fd)
+from test_igb import DEVICE, PF, _write  # the igb guest's PF and its sysfs writer
 
 
 @pytest.fixture
