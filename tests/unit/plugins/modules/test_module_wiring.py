@@ -7,7 +7,7 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
@@ -52,9 +52,8 @@ def test_missing_pyroute2_fails_with_the_install_hint(monkeypatch, capsys):
 
 
 def test_a_vif_error_becomes_fail_json_with_its_fields(monkeypatch, capsys):
-    def refuse(params, kind, check_mode, diff):
+    def refuse(handler, params, check_mode, diff):
         raise VifError('a: mtu=9 is invalid', obj='a', field='mtu', value=9)
-    monkeypatch.setattr(pipeline, 'run_links', refuse)
-    monkeypatch.setattr(macvtap, 'run_links', refuse)
+    monkeypatch.setattr(module_glue, 'run_pipeline', refuse)
     out = _run(macvtap, {'name': 'a', 'lower': 'eth1', 'mtu': 9}, capsys)
     assert out['failed'] and (out['field'], out['value'], out['obj']) == ('mtu', 9, 'a')

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hairpin flag of bridge ports (existing links; the module never creates or deletes one)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import SetHairpin
+from ansible_collections.hostnet.vif.plugins.module_utils.model import build_hairpin_specs, check_hairpin_against
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
+
+
+class HairpinHandler(Handler):
+    def build(self, params):
+        return build_hairpin_specs(params)
+
+    def read(self, kernel, netns, task, after=False):
+        return Links(kernel.dump_links())
+
+    def check(self, task, state):
+        check_hairpin_against(task, state.links)
+
+    def plan(self, task, state):
+        return plan_hairpin(task, state.links)
+
+    def describe(self, obj):
+        return 'bridge port %s (bridge %s): hairpin %s' % (obj['name'], obj.get('master'),
+                                                           'on' if obj['hairpin'] else 'off')
+
+    def report_planned(self, netns, task, state, plan, check_mode):
+        return self.report(netns, task, plan, state)
+
+    def problems(self, task, plan, after):
+        return ['%s: hairpin is %s, expected %s' % (s['name'], after.links[s['name']].get('hairpin'), s['hairpin'])
+                for s in task if after.links.get(s['name'], {}).get('hairpin') != s['hairpin']]
+
+    def report(self, netns, task, plan, after):
+        view = dict((n, plan.after.get(n) or after.links.get(n)) for n in (s['name'] for s in task))
+        return {'ports': [{'name': n, 'bridge': view[n].get('master'), 'hairpin': view[n].get('hairpin'),
+                           'netns': netns} for n in sorted(view)]}
+
+
+HAIRPIN = HairpinHandler()
+
+
+def plan_hairpin(specs, current):
+    plan = Plan()
+    for spec in specs:
+        port = current[spec['name']]
+        if port['hairpin'] != spec['hairpin']:
+            plan.actions.append(SetHairpin(port, spec['hairpin']))
+            plan.touch(spec['name'], port, dict(port, hairpin=spec['hairpin']))
+    return plan

@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""macvlan and macvtap: one handler; a macvtap is a macvlan plus a character device whose owner,
+group and permission bits the task may manage (``chardev``)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+    AddLink, ChangeLink, DeleteLinks, SetDeviceOwner)
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link
+from ansible_collections.hostnet.vif.plugins.module_utils.model import build_link_specs, check_against
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan
+
+# Fields changeable in place; a spec value of None means "not managed".
+IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
+
+
+class LinkTask:
+    def __init__(self, specs, purge_lowers, chardev):
+        self.specs = specs
+        self.purge_lowers = purge_lowers
+        self.present = [s['name'] for s in specs if s['state'] == 'present']
+        self.managed = self.present if chardev else []  # links whose character device is read and reported
+
+
+class LinkState:
+    def __init__(self, links, devices):
+        self.links = links
+        self.devices = devices  # character-device state by link name (macvtap)
+
+
+class MacvHandler(Handler):
+    def __init__(self, kind, chardev):
+        self.kind = kind
+        self.chardev = chardev
+
+    def build(self, params):
+        specs = build_link_specs(params, self.kind)
+        purge_lowers = set()
+        if params.get('purge'):
+            purge_lowers = set(s['lower'] for s in specs if s['state'] == 'present')
+            if params.get('lower'):
+                purge_lowers.add(params['lower'])
+            if not purge_lowers:
+                raise VifError("purge needs the lower devices to purge: set lower, or list links with lower",
+                               field='purge', value=True)
+        return LinkTask(specs, purge_lowers, self.chardev)
+
+    def read(self, kernel, netns, task, after=False):
+        links = kernel.dump_links()
+        # the read-back makes a missing private node (the plan created the link); a first read never does
+        devices = device_state(netns, links, task.managed, create=after) if task.managed else {}
+        return LinkState(links, devices)
+
+    def check(self, task, state):
+        check_against(task.specs, state.links, self.kind, task.purge_lowers)
+
+    def plan(self, task, state):
+        return plan_links(task.specs, state.links, self.kind, task.purge_lowers, state.devices)
+
+    def describe(self, obj):
+        return describe_link(obj, self.chardev)
+
+    def report_planned(self, netns, task, state, plan, check_mode):
+        view = dict((n, plan.after.get(n) or state.links.get(n)) for n in task.present)
+        devices = {}
+        if not plan.actions and task.managed:
+            devices = device_state(netns, state.links, task.managed, create=not check_mode)
+        return {'links': [report_link(view[n], netns, devices.get(n)) for n in task.present if view.get(n)]}
+
+    def problems(self, task, plan, after):
+        return verify_links(task.specs, after.links, self.kind, plan, after.devices)
+
+    def report(self, netns, task, plan, after):
+        return {'links': [report_link(after.links[n], netns, after.devices.get(n)) for n in task.present]}
+
+
+MACVLAN = MacvHandler('macvlan', chardev=False)
+MACVTAP = MacvHandler('macvtap', chardev=True)
+HANDLERS = {'macvlan': MACVLAN, 'macvtap': MACVTAP}
+
+
+def describe_link(obj, chardev):
+    words = ['%s %s: lower %s, mode %s' % (obj['kind'], obj['name'], obj.get('lower'), obj.get('mode'))]
+    if obj.get('nopromisc'):
+        words.append('nopromisc')
+    default_mac = "(the lower device's)" if obj.get('mode') == 'passthru' else '(kernel-assigned)'
+    words.append('mac %s' % (obj.get('mac') or default_mac))
+    words.append('mtu %s' % (obj.get('mtu') or '(default)'))
+    words.append(obj.get('admin_state') or 'down')
+    if obj.get('mode') == 'source':
+        words.append('source_macs [%s]' % ', '.join(obj.get('source_macs') or []))
+    dev = obj.get('device') or {}
+    if chardev and dev:
+        owner = (dev.get('uid', '?'), dev.get('gid', '?'), dev.get('mode', '?'))
+        words.append('device owner %s group %s mode %s' % owner)
+    return ', '.join(words)
+
+
+def verify_links(specs, after, kind, plan, devices):
+    """Compare what the kernel now reports with what was asked (pyroute2 drops unknown arguments
+    silently, so a write is only trusted once read back)."""
+    problems = []
+    for name, predicted in plan.after.items():
+        link = after.get(name)
+        if predicted is None:
+            if link is not None and link['kind'] == kind:
+                problems.append('%s still exists' % name)
+            continue
+        if link is None:
+            problems.append('%s does not exist' % name)
+            continue
+        for field in ('kind', 'lower', 'mode', 'nopromisc', 'admin_state', 'mac', 'mtu', 'source_macs'):
+            want = predicted.get(field)
+            if field in ('mac', 'mtu') and want is None:
+                continue
+            if field == 'source_macs':
+                want = sorted(want or [])
+            have = link.get(field)
+            if field == 'source_macs':
+                have = sorted(have or [])
+            if have != want:
+                problems.append('%s: %s is %r, expected %r' % (name, field, have, want))
+        dev = devices.get(name) or {}
+        for key, want in (predicted.get('device') or {}).items():  # only chardev kinds predict a device
+            if key in ('uid', 'gid', 'mode') and want is not None and dev.get(key) != want:
+                problems.append('%s: character device %s is %r, expected %r' % (name, key, dev.get(key), want))
+    return problems
+
+
+def recreate_reason(spec, cur):
+    """Why a link cannot be brought to spec in place (None when it can)."""
+    if cur.get('lower_netnsid') is not None:
+        return 'its lower device is in another namespace'
+    if cur['lower'] != spec['lower']:
+        return 'lower device %s -> %s cannot change in place' % (cur['lower'], spec['lower'])
+    if (cur['mode'] == 'passthru') != (spec['mode'] == 'passthru'):
+        return 'mode %s -> %s cannot change in place' % (cur['mode'], spec['mode'])
+    if bool(cur.get('nopromisc')) != bool(spec['nopromisc']):
+        return 'the nopromisc flag cannot change in place'
+    return None
+
+
+def _owner_changes(spec, device):
+    """What of owner/group/device_mode differs on the character device (dict field -> value)."""
+    want = {'uid': spec.get('owner'), 'gid': spec.get('group'), 'mode': spec.get('device_mode')}
+    have = device or {}
+    return dict((k, v) for k, v in want.items() if v is not None and have.get(k) != v)
+
+
+def _predict(spec, cur, chardev):
+    link = dict(cur or {})
+    link.update({'name': spec['name'], 'kind': spec['kind'], 'lower': spec['lower'], 'mode': spec['mode'],
+                 'nopromisc': spec['nopromisc'], 'admin_state': spec['admin_state'],
+                 'source_macs': spec['source_macs'] if spec['mode'] == 'source' else []})
+    for field in ('mac', 'mtu'):
+        if spec[field] is not None:
+            link[field] = spec[field]
+    if chardev:
+        device = dict(link.get('device') or {})
+        for field, key in (('owner', 'uid'), ('group', 'gid'), ('device_mode', 'mode')):
+            if spec.get(field) is not None:
+                device[key] = spec[field]
+        link['device'] = device
+    return link
+
+
+def _add_order(specs):
+    """Links whose lower is created in the same task come after that lower."""
+    names = set(s['name'] for s in specs)
+    ordered, placed = [], set()
+    pending = list(specs)
+    while pending:
+        progress = [s for s in pending if s['lower'] not in names or s['lower'] in placed]
+        if not progress:  # a cycle: the kernel will refuse, in the user's order
+            progress = pending
+        for spec in progress:
+            ordered.append(spec)
+            placed.add(spec['name'])
+        pending = [s for s in pending if s['name'] not in placed]
+    return ordered
+
+
+def plan_links(specs, current, kind, purge_lowers=(), devices=None):
+    """Plan macvlan/macvtap changes. ``devices`` holds the character-device state of existing
+    macvtaps by name ({'uid','gid','mode',...}); only needed where a spec manages ownership."""
+    chardev = HANDLERS[kind].chardev
+    devices = devices or {}
+    plan = Plan()
+    deletes, adds, changes, owners = [], [], [], []
+    recreates: list = []  # delete + add pairs
+    listed = set(spec['name'] for spec in specs)
+    for spec in specs:
+        name = spec['name']
+        cur = current.get(name)
+        if cur is not None and cur['kind'] != kind:
+            cur = None  # check_against refused present specs on foreign links; absent: nothing of ours
+        if spec['state'] == 'absent':
+            if cur is not None:
+                deletes.append(cur)
+                plan.touch(name, cur, None)
+            continue
+        if cur is not None and chardev:
+            cur = dict(cur, device=devices.get(name))
+        after = _predict(spec, cur, chardev)
+        if cur is None:
+            adds.append(spec)
+            plan.touch(name, None, after)
+            continue
+        reason = recreate_reason(spec, cur)
+        if reason:
+            # Keep the link's MAC across the recreate: guests and DHCP leases know it.
+            keep_mac = cur['mac'] if 'passthru' not in (cur['mode'], spec['mode']) else None
+            new = dict(after, mac=spec['mac'] or keep_mac, mtu=spec['mtu'])
+            recreates.append(DeleteLinks([cur], reason='recreate: ' + reason))
+            recreates.append(AddLink(new, reason='recreate: ' + reason))
+            owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in ('uid', 'gid', 'mode'))
+            if owner:  # re-apply ownership (the managed one, else the one the old device had)
+                owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+            plan.touch(name, cur, new)
+            continue
+        diffs = {}
+        for field in IN_PLACE:
+            want = spec[field] if field != 'source_macs' else (spec['source_macs'] if spec['mode'] == 'source'
+                                                               else None)
+            have = cur.get(field)
+            if want is not None and want != have:
+                diffs[field] = (have, want)
+        if diffs:
+            changes.append(ChangeLink(cur, diffs))
+        owner = _owner_changes(spec, cur.get('device')) if chardev else {}
+        if owner:
+            owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+        if diffs or owner:
+            plan.touch(name, cur, after)
+    for name, link in sorted(current.items()):
+        if (purge_lowers and link['kind'] == kind and name not in listed
+                and link.get('lower') in purge_lowers):
+            deletes.append(link)
+            plan.touch(name, link, None)
+    if deletes:
+        plan.actions.append(DeleteLinks(deletes))
+    plan.actions.extend(recreates)
+    for spec in _add_order(adds):
+        plan.actions.append(AddLink(plan.after[spec['name']]))
+        if chardev and _owner_changes(spec, None):
+            owners.append(SetDeviceOwner(spec['name'], spec.get('owner'), spec.get('group'), spec.get('device_mode')))
+    plan.actions.extend(changes)
+    plan.actions.extend(owners)
+    return plan

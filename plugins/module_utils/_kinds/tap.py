@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""tun/tap devices (the kernel's link kind 'tun')."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+    AddTap, ChangeTap, DeleteLinks, tap_from_state)
+from ansible_collections.hostnet.vif.plugins.module_utils.facts import report_tap
+from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+    TAP_FIXED, TAP_FLAGS, build_tap_specs, check_taps_against)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
+
+TAP_IN_PLACE = ('owner', 'group', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
+VERIFIED = ('mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
+
+
+class TapHandler(Handler):
+    kind = 'tun'
+
+    def build(self, params):
+        return build_tap_specs(params)
+
+    def read(self, kernel, netns, task, after=False):
+        return Links(kernel.dump_links())
+
+    def check(self, task, state):
+        check_taps_against(task, state.links)
+
+    def plan(self, task, state):
+        return plan_taps(task, state.links)
+
+    def describe(self, obj):
+        tap = obj if 'tun' not in obj else dict(obj, **_tap_view(obj))
+        flags = [f for f in ('multi_queue', 'vnet_hdr', 'packet_info') if tap.get(f)]
+        return '%s %s: owner %s, group %s, flags [%s], mtu %s, mac %s, bridge %s, %s' % (
+            tap.get('mode'), tap['name'], tap.get('owner'), tap.get('group'), ', '.join(flags),
+            tap.get('mtu') or '(default)', tap.get('mac') or '(kernel-assigned)', tap.get('bridge') or '(none)',
+            tap.get('admin_state'))
+
+    def report_planned(self, netns, task, state, plan, check_mode):
+        return {'taps': [_predicted_tap(plan.after.get(s['name']), state.links.get(s['name']), netns)
+                         for s in task if s['state'] == 'present']}
+
+    def problems(self, task, plan, after):
+        found = []
+        for spec in task:
+            link = after.links.get(spec['name'])
+            if spec['state'] == 'absent':
+                if link is not None and link['kind'] == 'tun':
+                    found.append('%s still exists' % spec['name'])
+                continue
+            if link is None or link['kind'] != 'tun':
+                found.append('%s does not exist' % spec['name'])
+                continue
+            have = _tap_view(link)
+            for field in VERIFIED:
+                if spec[field] is not None and have[field] != spec[field]:
+                    found.append('%s: %s is %r, expected %r' % (spec['name'], field, have[field], spec[field]))
+        return found
+
+    def report(self, netns, task, plan, after):
+        return {'taps': [report_tap(after.links[s['name']], netns) for s in task if s['state'] == 'present']}
+
+
+TAP = TapHandler()
+
+
+def _tap_view(link):
+    """A tun/tap device from the kernel, in the fields a tap spec uses."""
+    view = tap_from_state(link)
+    view['bridge'] = view['bridge'] or ''
+    return view
+
+
+def _predicted_tap(predicted, link, netns):
+    if predicted is None:
+        return report_tap(link, netns)
+    out = dict((k, predicted.get(k)) for k in ('name', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info',
+                                               'mac', 'mtu', 'admin_state'))
+    out.update({'index': (link or {}).get('index'), 'type': predicted.get('mode'),
+                'bridge': predicted.get('bridge') or None, 'persistent': True, 'netns': netns})
+    return out
+
+
+def plan_taps(specs, current):
+    """Plan tun/tap devices: create, delete, change owner/group/vnet_hdr/packet_info/mtu/mac/
+    bridge/state in place; a different mode or multi_queue (fixed when the device is made)
+    recreates it with the same ifindex."""
+    plan = Plan()
+    deletes, adds, changes = [], [], []
+    recreates: list = []  # delete + add pairs
+    for spec in specs:
+        name = spec['name']
+        cur = current.get(name)
+        cur = cur if cur is not None and cur['kind'] == 'tun' else None
+        if spec['state'] == 'absent':
+            if cur is not None:
+                deletes.append(cur)
+                plan.touch(name, cur, None)
+            continue
+        if cur is None:
+            new = dict(spec, mode=spec['mode'] or 'tap')
+            new.update(dict((f, bool(spec[f])) for f in TAP_FLAGS))
+            adds.append(AddTap(new))
+            plan.touch(name, None, _predict_tap(new, None))
+            continue
+        have = tap_from_state(cur)
+        fixed = [f for f in TAP_FIXED if spec[f] is not None and have[f] != spec[f]]
+        if fixed:
+            reason = 'recreate: %s cannot change on an existing device' % ', '.join(fixed)
+            new = _predict_tap(spec, cur)
+            if new['mode'] != 'tap' or have['mode'] != 'tap':
+                new['mac'] = spec['mac']  # tun devices have no MAC to keep
+            if new['mode'] == 'tun' and new.get('bridge'):
+                reason += '; a tun device cannot be a bridge port, so it leaves %s' % new['bridge']
+                new['bridge'] = ''
+            recreates.append(DeleteLinks([cur], reason=reason))
+            recreates.append(AddTap(dict(new, restore_index=cur['index']), reason=reason))
+            plan.touch(name, cur, new)
+            continue
+        diffs = dict((f, (have[f], spec[f])) for f in TAP_IN_PLACE if spec[f] is not None and spec[f] != have[f])
+        if diffs:
+            changes.append(ChangeTap(cur, diffs))
+            plan.touch(name, cur, _predict_tap(spec, cur))
+    if deletes:
+        plan.actions.append(DeleteLinks(deletes))
+    plan.actions.extend(recreates + adds + changes)
+    return plan
+
+
+def _predict_tap(spec, cur):
+    tap = tap_from_state(cur) if cur else {}
+    tap.update(dict((k, v) for k, v in spec.items() if v is not None))
+    tap['kind'] = 'tun'
+    return tap
