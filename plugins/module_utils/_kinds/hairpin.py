@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import SetHairpin
-from ansible_collections.hostnet.vif.plugins.module_utils.model import build_hairpin_specs, check_hairpin_against
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import invalid
+from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+    check_ifname, reject_duplicates, task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
 
 
@@ -43,6 +45,28 @@ class HairpinHandler(Handler):
 
 
 HAIRPIN = HairpinHandler()
+
+
+def build_hairpin_specs(params):
+    specs = []
+    for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
+                                        bare_names=True):
+        name = check_ifname(entry['name'], 'name' if position is None else 'ports[%s].name' % position)
+        hairpin = True if entry['hairpin'] is None else to_bool(entry['hairpin'], 'hairpin', name)
+        specs.append({'name': name, 'hairpin': hairpin})
+    return reject_duplicates(specs, 'name')
+
+
+def check_hairpin_against(specs, current):
+    for spec in specs:
+        port = current.get(spec['name'])
+        if port is None:
+            raise invalid('name', spec['name'], "no such device in this network namespace", spec['name'])
+        if port.get('hairpin') is None:
+            master = port.get('master')
+            raise invalid('name', spec['name'], "is not a port of a Linux bridge%s" %
+                          (" (its master %s is not a bridge)" % master if master else " (it has no master)"),
+                          spec['name'])
 
 
 def plan_hairpin(specs, current):

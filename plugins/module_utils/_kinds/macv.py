@@ -10,10 +10,20 @@ __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     AddLink, ChangeLink, DeleteLinks, SetDeviceOwner)
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link
-from ansible_collections.hostnet.vif.plugins.module_utils.model import build_link_specs, check_against
+from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+    check_ifname, check_mtu, normalise_file_mode, normalise_mac, reject_duplicates, resolve_group, resolve_user,
+    task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan
+
+MODES = ('vepa', 'bridge', 'private', 'passthru', 'source')
+DEFAULT_MODE = 'vepa'  # the kernel's own default for macvlan and macvtap
+# Options a links: entry may carry; top-level values of the same name serve as defaults.
+LINK_FIELDS = ('name', 'lower', 'mode', 'mac', 'mtu', 'state', 'admin_state', 'source_macs', 'nopromisc')
+DEVICE_FIELDS = ('owner', 'group', 'device_mode')
+# Per-link only: a top-level value would give every link the same one.
+PER_LINK_ONLY = ('name', 'mac', 'source_macs')
 
 # Fields changeable in place; a spec value of None means "not managed".
 IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
@@ -82,6 +92,145 @@ class MacvHandler(Handler):
 MACVLAN = MacvHandler('macvlan', chardev=False)
 MACVTAP = MacvHandler('macvtap', chardev=True)
 HANDLERS = {'macvlan': MACVLAN, 'macvtap': MACVTAP}
+
+
+def build_link_specs(params, kind):
+    """Task arguments -> list of link specs (dicts). One link (top-level name) or many (links:)."""
+    allowed = LINK_FIELDS + (DEVICE_FIELDS if HANDLERS[kind].chardev else ())
+    if params.get('links') is None and params.get('name') is None and params.get('purge'):
+        return []  # purge alone: remove every link of this kind on the lower device
+    entries = task_entries(params, 'links', 'name', '%s link' % kind, allowed, PER_LINK_ONLY)
+    return reject_duplicates([_link_spec(merged, kind, position) for position, merged in entries], 'name')
+
+
+def _link_spec(entry, kind, position):
+    name = check_ifname(entry.get('name'), 'name' if position is None else 'links[%d].name' % position)
+    state = entry.get('state') or 'present'
+    if state not in ('present', 'absent'):
+        raise invalid('state', state, "expected present or absent", name)
+    spec = {'name': name, 'kind': kind, 'state': state}
+    lower = entry.get('lower')
+    if lower is None and state == 'present':
+        raise VifError("%s: lower is required (the device the %s sits on)" % (name, kind), obj=name, field='lower')
+    spec['lower'] = None if lower is None else check_ifname(lower, 'lower', name)
+    if lower is not None and spec['lower'] == name:
+        raise invalid('lower', lower, "a link cannot be its own lower device", name)
+    for field in ('lower', 'mode', 'mac', 'state', 'admin_state'):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            raise invalid(field, entry[field], "expected a string", name)
+    mode = entry.get('mode') or DEFAULT_MODE
+    if mode not in MODES:
+        raise invalid('mode', mode, "expected one of %s" % ', '.join(MODES), name)
+    spec['mode'] = mode
+    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
+    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
+    admin_state = entry.get('admin_state') or 'up'
+    if admin_state not in ('up', 'down'):
+        raise invalid('admin_state', admin_state, "expected up or down", name)
+    spec['admin_state'] = admin_state
+    nopromisc = to_bool(entry.get('nopromisc'), 'nopromisc', name)
+    if nopromisc and mode != 'passthru':
+        raise invalid('nopromisc', True, "only applies to mode passthru (mode is %s)" % mode, name)
+    spec['nopromisc'] = nopromisc
+    sources = entry.get('source_macs')
+    if sources is not None and not isinstance(sources, (list, tuple)):
+        raise invalid('source_macs', sources, "expected a list of MAC addresses", name)
+    if sources is not None and mode != 'source':
+        raise invalid('source_macs', sources, "only applies to mode source (mode is %s)" % mode, name)
+    if mode == 'source':
+        sources = sorted(set(normalise_mac(m, 'source_macs', name) for m in (sources or [])))
+    spec['source_macs'] = sources if mode == 'source' else None
+    if HANDLERS[kind].chardev:
+        spec['owner'] = resolve_user(entry.get('owner'), name)
+        spec['group'] = resolve_group(entry.get('group'), name)
+        spec['device_mode'] = normalise_file_mode(entry.get('device_mode'), name)
+    if state == 'absent':
+        # every field it gives was validated above; removing a link needs only its name
+        return {'name': name, 'kind': kind, 'state': state}
+    return spec
+
+
+def check_against(specs, current, kind, purge_lowers=()):
+    """Validate specs against the kernel's current links (dict by name). Raises VifError."""
+    for spec in specs:
+        name = spec['name']
+        existing = current.get(name)
+        if existing and existing['kind'] != kind and spec['state'] == 'present':
+            raise VifError("%s: a link named %s already exists and is a %s, not a %s; choose another name or "
+                           "remove it first" % (name, name, existing['kind'] or 'plain device', kind),
+                           obj=name, field='name', value=name)
+        if spec['state'] == 'absent':
+            continue
+        lower = current.get(spec['lower'])
+        if lower is None:
+            raise invalid('lower', spec['lower'], "no such device in this network namespace", name)
+        if lower['loopback']:
+            raise invalid('lower', spec['lower'], "the loopback device cannot carry %s links" % kind, name)
+        limit = lower.get('mtu')
+        if spec['mtu'] is not None and limit is not None and spec['mtu'] > limit:
+            raise invalid('mtu', spec['mtu'], "above the MTU of lower device %s (%d)" % (spec['lower'], limit), name)
+    _check_passthru(specs, current, kind, purge_lowers)
+    _check_macs(specs, current, kind, purge_lowers)
+
+
+def _check_macs(specs, current, kind, purge_lowers):
+    """Two macvlan/macvtap links that are up on one lower device cannot share a MAC, nor take the lower
+    device's own (outside passthru): the kernel refuses to bring the second one up with only EADDRINUSE,
+    so name both links before anything changes. (Links that stay down may share one: the kernel checks
+    addresses when a link goes up.)"""
+    removed = set(s['name'] for s in specs if s['state'] == 'absent')
+    in_task = dict((s['name'], s) for s in specs if s['state'] == 'present')
+    holders = {}  # (lower, mac) -> who holds it up after the task, among links that keep their address
+    for link in current.values():
+        spec = in_task.get(link['name'])
+        if spec is None:
+            keeps = (link['name'] not in removed and link.get('admin_state') == 'up'
+                     and not (link['kind'] == kind and link['lower'] in purge_lowers))
+        else:
+            keeps = spec['mac'] is None and link['lower'] == spec['lower'] and spec['admin_state'] == 'up'
+        if link['kind'] in ('macvlan', 'macvtap') and link.get('lower') and link.get('mac') and keeps:
+            holders[(link['lower'], link['mac'])] = 'existing %s %s' % (link['kind'], link['name'])
+    for spec in in_task.values():
+        if not spec['mac'] or spec['admin_state'] != 'up':
+            continue
+        lower = current.get(spec['lower']) or {}
+        other = holders.get((spec['lower'], spec['mac']))
+        if other is None and spec['mode'] != 'passthru' and lower.get('mac') == spec['mac']:
+            other = 'lower device %s itself' % spec['lower']
+        if other is not None:
+            raise invalid('mac', spec['mac'], "already used on lower device %s by %s; links that are up on one "
+                          "lower device need different MAC addresses" % (spec['lower'], other), spec['name'])
+        holders[(spec['lower'], spec['mac'])] = '%s %s of this task' % (kind, spec['name'])
+
+
+def _check_passthru(specs, current, kind, purge_lowers):
+    """After the task, a lower device carrying a passthru link carries nothing else of either kind."""
+    final = {}
+    for link in current.values():
+        if link['kind'] in ('macvlan', 'macvtap') and link.get('lower'):
+            final[link['name']] = (link['lower'], link['mode'], link['kind'])
+    for name, (lower, _mode, link_kind) in list(final.items()):
+        if link_kind == kind and lower in purge_lowers:
+            del final[name]
+    for spec in specs:
+        if spec['state'] == 'absent':
+            final.pop(spec['name'], None)
+        else:
+            final[spec['name']] = (spec['lower'], spec['mode'], kind)
+    by_lower: dict = {}
+    for name, (lower, mode, link_kind) in final.items():
+        by_lower.setdefault(lower, []).append((name, mode, link_kind))
+    task_names = set(s['name'] for s in specs if s['state'] == 'present')
+    for lower, members in sorted(by_lower.items()):
+        passthru = [m for m in members if m[1] == 'passthru']
+        if passthru and len(members) > 1:
+            # the culprit is what the task asks for: its passthru link first, else its link beside one
+            offender = next((m for m in members if m[0] in task_names and m[1] == 'passthru'),
+                            next((m for m in members if m[0] in task_names), members[0]))
+            others = ', '.join('%s (%s %s)' % (m[0], m[2], m[1]) for m in members if m[0] != offender[0])
+            raise VifError("%s: lower device %s would carry a passthru link beside other links (%s); a passthru "
+                           "link must be alone on its lower device" % (offender[0], lower, others),
+                           obj=offender[0], field='mode', value=[m[1] for m in members if m[0] == offender[0]][0])
 
 
 def describe_link(obj, chardev):

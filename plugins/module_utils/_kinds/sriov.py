@@ -11,10 +11,18 @@ __metaclass__ = type
 from ansible_collections.hostnet.vif.plugins.module_utils import persist
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     Context, SetAutoprobe, SetNumVfs, SetVf, WriteFile)
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
-    build_sriov_specs, check_seconds, check_sriov_against)
+    check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries, to_bool, whole_number)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan
+
+
+SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset', 'persist')
+PERSIST_CHOICES = ('none', 'systemd-networkd')
+VF_FIELDS = ('vf', 'mac', 'vlan', 'qos', 'vlan_proto', 'spoofchk', 'trust', 'link_state', 'min_tx_rate',
+             'max_tx_rate')
+VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
+VLAN_PROTO_NAMES = ('802.1Q', '802.1ad')
 
 
 class SriovTask:
@@ -80,6 +88,92 @@ class SriovHandler(Handler):
 
 
 SRIOV = SriovHandler()
+
+
+def build_sriov_specs(params):
+    """Task arguments -> one spec per PF (by netdev name or PCI address). Top-level num_vfs,
+    drivers_autoprobe, allow_reset and persist are defaults for pfs: entries; vfs: is per PF."""
+    specs = []
+    for _position, merged in task_entries(params, 'pfs', 'pf', 'physical function', SRIOV_FIELDS, ('vfs',)):
+        pf = check_pf(merged['pf'])
+        count = merged.get('num_vfs')
+        spec = {'pf': pf, 'allow_reset': to_bool(merged.get('allow_reset'), 'allow_reset', pf),
+                'num_vfs': None if count is None else whole_number(count, 'num_vfs', 0, 65535, pf),
+                'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
+                    merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
+                'vfs': _vf_specs(merged.get('vfs') or [], pf),
+                'persist': merged.get('persist') or 'none'}
+        if spec['persist'] not in PERSIST_CHOICES:
+            raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
+        specs.append(spec)
+    if params.get('persist_dir') is not None:
+        check_directory(params['persist_dir'], 'persist_dir')
+    return reject_duplicates(specs, 'pf')
+
+
+def _vf_specs(entries, pf):
+    if not isinstance(entries, list):
+        raise invalid('vfs', entries, "expected a list of dictionaries, each with vf and its settings", pf)
+    vfs, seen = [], set()
+    for position, entry in enumerate(entries):
+        where = 'vfs[%d]' % position
+        if not isinstance(entry, dict):
+            raise invalid(where, entry, "each entry must be a dictionary with vf and its settings", pf)
+        unknown = sorted(set(entry) - set(VF_FIELDS))
+        if unknown:
+            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(VF_FIELDS), pf)
+        if entry.get('vf') is None:
+            raise invalid(where + '.vf', None, "the VF number is required", pf)
+        vf = {'vf': whole_number(entry['vf'], 'vf', 0, 65535, pf)}
+        if vf['vf'] in seen:
+            raise invalid('vf', vf['vf'], "appears twice for this PF", pf)
+        seen.add(vf['vf'])
+        name = '%s vf %d' % (pf, vf['vf'])
+        vf['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') is not None else None
+        vf['vlan'] = None if entry.get('vlan') is None else whole_number(entry['vlan'], 'vlan', 0, 4095, name)
+        vf['qos'] = None if entry.get('qos') is None else whole_number(entry['qos'], 'qos', 0, 7, name)
+        proto = entry.get('vlan_proto')
+        if proto is not None and proto not in VLAN_PROTO_NAMES:
+            raise invalid('vlan_proto', proto, "expected 802.1Q or 802.1ad", name)
+        vf['vlan_proto'] = proto
+        if (vf['qos'] or proto == '802.1ad') and not vf['vlan']:
+            raise invalid('qos' if vf['qos'] else 'vlan_proto', vf['qos'] or proto,
+                          "needs a VLAN (vlan 1-4095): the kernel applies QoS and the protocol to a VLAN tag", name)
+        for flag in ('spoofchk', 'trust'):
+            vf[flag] = None if entry.get(flag) is None else to_bool(entry[flag], flag, name)
+        state = entry.get('link_state')
+        if state is not None and state not in VF_LINK_STATE_NAMES:
+            raise invalid('link_state', state, "expected auto, enable or disable", name)
+        vf['link_state'] = state
+        for rate in ('min_tx_rate', 'max_tx_rate'):
+            vf[rate] = None if entry.get(rate) is None else whole_number(entry[rate], rate, 0, 4294967295, name)
+        if vf['min_tx_rate'] and vf['max_tx_rate'] and vf['min_tx_rate'] > vf['max_tx_rate']:
+            raise invalid('min_tx_rate', vf['min_tx_rate'], "is above max_tx_rate (%d Mbit/s); 0 means no limit"
+                          % vf['max_tx_rate'], name)
+        vfs.append(vf)
+    return sorted(vfs, key=lambda v: v['vf'])
+
+
+def check_sriov_against(specs, states):
+    """Rules that need the device: found, SR-IOV capable, not itself a VF, count within
+    sriov_totalvfs, VF numbers below the count the PF will have."""
+    for spec in specs:
+        pf, state = spec['pf'], states[spec['pf']]
+        if not state.get('found'):
+            raise invalid('pf', pf, state.get('why') or 'not found')
+        if state.get('is_vf'):
+            raise invalid('pf', pf, "is itself a virtual function (it has a physfn): VFs cannot have VFs")
+        if state.get('totalvfs') is None:
+            raise invalid('pf', pf, "is not SR-IOV capable (its device has no sriov_totalvfs)")
+        count = spec['num_vfs']
+        if count is not None and count > state['totalvfs']:
+            raise invalid('num_vfs', count, "is above what %s supports: sriov_totalvfs is %d" % (pf, state['totalvfs']),
+                          pf)
+        target = count if count is not None else (state.get('numvfs') or 0)
+        for vf in spec['vfs']:
+            if vf['vf'] >= target:
+                raise invalid('vf', vf['vf'], "does not exist: %s will have %d VFs (numbers 0 to %d)" % (
+                    pf, target, target - 1) if target else "does not exist: %s will have no VFs" % pf, pf)
 
 
 def _word(value):

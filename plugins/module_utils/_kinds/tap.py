@@ -10,10 +10,17 @@ __metaclass__ = type
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
     AddTap, ChangeTap, DeleteLinks, tap_from_state)
 from ansible_collections.hostnet.vif.plugins.module_utils.facts import report_tap
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
-    TAP_FIXED, TAP_FLAGS, build_tap_specs, check_taps_against)
+    check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
 
+TAP_FIELDS = ('name', 'state', 'mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'bridge',
+              'mtu', 'mac', 'admin_state')
+TAP_FLAGS = ('multi_queue', 'vnet_hdr', 'packet_info')
+# The kernel refuses to attach with a different type or multi-queue flag (EINVAL), so these are
+# fixed when the device is made; vnet_hdr and packet_info follow whoever attaches (TUNSETIFF).
+TAP_FIXED = ('mode', 'multi_queue')
 TAP_IN_PLACE = ('owner', 'group', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
 VERIFIED = ('mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
 
@@ -84,6 +91,63 @@ def _predicted_tap(predicted, link, netns):
     out.update({'index': (link or {}).get('index'), 'type': predicted.get('mode'),
                 'bridge': predicted.get('bridge') or None, 'persistent': True, 'netns': netns})
     return out
+
+
+def build_tap_specs(params):
+    """Task arguments -> tap specs. One device (top-level name) or many (taps:)."""
+    entries = task_entries(params, 'taps', 'name', 'tap device', TAP_FIELDS, ('name', 'mac'))
+    return reject_duplicates([_tap_spec(merged, position) for position, merged in entries], 'name')
+
+
+def _tap_spec(entry, position):
+    name = check_ifname(entry.get('name'), 'name' if position is None else 'taps[%d].name' % position)
+    state = entry.get('state') or 'present'
+    if state not in ('present', 'absent'):
+        raise invalid('state', state, "expected present or absent", name)
+    spec = {'name': name, 'kind': 'tun', 'state': state}
+    # mode and flags: omitted means "as it is" for an existing device, tap / off for a new one.
+    mode = entry.get('mode')
+    if mode not in (None, 'tap', 'tun'):
+        raise invalid('mode', mode, "expected tap (Ethernet frames) or tun (IP packets)", name)
+    spec['mode'] = mode
+    spec['owner'] = resolve_user(entry.get('owner'), name)
+    spec['group'] = resolve_group(entry.get('group'), name)
+    for flag in TAP_FLAGS:
+        spec[flag] = None if entry.get(flag) is None else to_bool(entry.get(flag), flag, name)
+    if mode == 'tun' and entry.get('mac'):
+        raise invalid('mac', entry['mac'], "a tun device carries IP packets and has no MAC address", name)
+    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
+    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
+    bridge = entry.get('bridge')
+    spec['bridge'] = None if bridge is None else (check_ifname(bridge, 'bridge', name) if bridge else '')
+    if mode == 'tun' and spec['bridge']:
+        raise invalid('bridge', bridge, "a tun device carries IP packets and cannot be a bridge port "
+                      "(set bridge: '' for this entry)", name)
+    admin_state = entry.get('admin_state') or 'up'
+    if admin_state not in ('up', 'down'):
+        raise invalid('admin_state', admin_state, "expected up or down", name)
+    spec['admin_state'] = admin_state
+    if state == 'absent':
+        # every field it gives was validated above; removing a device needs only its name
+        return {'name': name, 'kind': 'tun', 'state': state}
+    return spec
+
+
+def check_taps_against(specs, current):
+    for spec in specs:
+        existing = current.get(spec['name'])
+        if existing and existing['kind'] != 'tun' and spec['state'] == 'present':
+            raise VifError("%s: a link named %s already exists and is a %s, not a tun/tap device; choose another "
+                           "name or remove it first" % (spec['name'], spec['name'], existing['kind'] or 'plain device'),
+                           obj=spec['name'], field='name', value=spec['name'])
+        bridge = spec.get('bridge')
+        if bridge:
+            found = current.get(bridge)
+            if found is None:
+                raise invalid('bridge', bridge, "no such device in this network namespace", spec['name'])
+            if found['kind'] != 'bridge':
+                raise invalid('bridge', bridge, "is a %s, not a Linux bridge" % (found['kind'] or 'plain device'),
+                              spec['name'])
 
 
 def plan_taps(specs, current):

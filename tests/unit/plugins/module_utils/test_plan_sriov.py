@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply, model
+from ansible_collections.hostnet.vif.plugins.module_utils import apply
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import sriov
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
@@ -17,16 +17,17 @@ def pf_state(numvfs=0, autoprobe=True, vfs=None, name='eth5'):
 LINKS = {'eth5': {'name': 'eth5', 'index': 5, 'kind': None, 'admin_state': 'up'}}
 
 
-def plan(params, state, vf_now=None, links=LINKS, addressed=(), persist_dir='/nonexistent/hostnet-vif-test'):
-    specs = model.build_sriov_specs(params)
+def plan(params, state, vf_now=None, links=None, addressed=(), persist_dir='/nonexistent/hostnet-vif-test'):
+    links = LINKS if links is None else links
+    specs = sriov.build_sriov_specs(params)
     states = {specs[0]['pf']: state}
-    model.check_sriov_against(specs, states)
+    sriov.check_sriov_against(specs, states)
     return sriov.plan_sriov(specs, states, vf_now or {}, links, set(addressed), 60, persist_dir)
 
 
 def test_vf_specs_are_sorted_by_number_and_fill_unset_fields_with_none():
     entries = [{'vf': 2, 'vlan': 10}, {'vf': 0, 'mac': '02:00:00:00:00:0A'}]
-    spec = model.build_sriov_specs({'pf': 'eth5', 'vfs': entries})
+    spec = sriov.build_sriov_specs({'pf': 'eth5', 'vfs': entries})
     assert [vf['vf'] for vf in spec[0]['vfs']] == [0, 2]
     assert spec[0]['vfs'][0]['mac'] == '02:00:00:00:00:0a' and spec[0]['vfs'][0]['vlan'] is None
     assert spec[0]['vfs'][1]['vlan'] == 10 and spec[0]['vfs'][1]['qos'] is None
@@ -40,7 +41,7 @@ def test_vf_specs_are_sorted_by_number_and_fill_unset_fields_with_none():
 ])
 def test_vf_settings_the_kernel_cannot_take_are_refused_naming_the_field(entry, field):
     with pytest.raises(VifError) as caught:
-        model.build_sriov_specs({'pf': 'eth5', 'vfs': [entry]})
+        sriov.build_sriov_specs({'pf': 'eth5', 'vfs': [entry]})
     assert caught.value.field == field
 
 

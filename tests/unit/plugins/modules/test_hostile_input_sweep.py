@@ -18,6 +18,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel, model, module_glue, pipeline, relay
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov as sriov_kind, tap as tap_kind
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
@@ -56,12 +57,12 @@ MODULES = {
 }
 # Entry fields per list option (what the entries accept, from the model).
 ENTRY_FIELDS = {
-    ('macvlan', 'links'): model.LINK_FIELDS,
-    ('macvtap', 'links'): model.LINK_FIELDS + model.DEVICE_FIELDS,
-    ('tap', 'taps'): model.TAP_FIELDS,
+    ('macvlan', 'links'): macv.LINK_FIELDS,
+    ('macvtap', 'links'): macv.LINK_FIELDS + macv.DEVICE_FIELDS,
+    ('tap', 'taps'): tap_kind.TAP_FIELDS,
     ('hairpin', 'ports'): ('name', 'hairpin'),
-    ('sriov', 'pfs'): model.SRIOV_FIELDS,
-    ('sriov', 'vfs'): model.VF_FIELDS,
+    ('sriov', 'pfs'): sriov_kind.SRIOV_FIELDS,
+    ('sriov', 'vfs'): sriov_kind.VF_FIELDS,
     ('reflective_relay', 'lowers'): relay.ENTRY_FIELDS,
 }
 # What a field needs beside it to be looked at at all (a source list only matters in mode source).
