@@ -78,6 +78,13 @@ class Handler:
         raise NotImplementedError
 
 
+def differences(name, expected, read_back, fields, what=''):
+    """The read-back check every kind shares: one line per field of ``fields`` whose expected value is
+    not None (None: not managed) and differs from what the kernel reports."""
+    return ['%s: %s%s is %r, expected %r' % (name, what, field, read_back.get(field), expected[field])
+            for field in fields if expected.get(field) is not None and read_back.get(field) != expected[field]]
+
+
 class Links:
     """State that is just the namespace's link dump."""
 

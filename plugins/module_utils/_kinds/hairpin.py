@@ -11,7 +11,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.apply import SetHairpi
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     check_ifname, reject_duplicates, task_entries, to_bool)
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
 
 class HairpinHandler(Handler):
@@ -35,8 +35,10 @@ class HairpinHandler(Handler):
         return self.report(netns, task, plan, state)
 
     def problems(self, task, plan, after):
-        return ['%s: hairpin is %s, expected %s' % (s['name'], after.links[s['name']].get('hairpin'), s['hairpin'])
-                for s in task if after.links.get(s['name'], {}).get('hairpin') != s['hairpin']]
+        found = []
+        for spec in task:
+            found.extend(differences(spec['name'], spec, after.links.get(spec['name']) or {}, ('hairpin',)))
+        return found
 
     def report(self, netns, task, plan, after):
         view = dict((n, plan.after.get(n) or after.links.get(n)) for n in (s['name'] for s in task))

@@ -15,7 +15,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_st
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     check_ifname, check_mtu, normalise_file_mode, normalise_mac, reject_duplicates, resolve_group, resolve_user,
     task_entries, to_bool)
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 
 MODES = ('vepa', 'bridge', 'private', 'passthru', 'source')
 DEFAULT_MODE = 'vepa'  # the kernel's own default for macvlan and macvtap
@@ -25,6 +25,9 @@ DEVICE_FIELDS = ('owner', 'group', 'device_mode')
 # Per-link only: a top-level value would give every link the same one.
 PER_LINK_ONLY = ('name', 'mac', 'source_macs')
 
+# What the read-back compares (a predicted None: not managed), for the link and its character device.
+VERIFIED = ('kind', 'lower', 'mode', 'nopromisc', 'admin_state', 'mac', 'mtu', 'source_macs')
+DEVICE_VERIFIED = ('uid', 'gid', 'mode')
 # Fields changeable in place; a spec value of None means "not managed".
 IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
 
@@ -263,21 +266,13 @@ def verify_links(specs, after, kind, plan, devices):
         if link is None:
             problems.append('%s does not exist' % name)
             continue
-        for field in ('kind', 'lower', 'mode', 'nopromisc', 'admin_state', 'mac', 'mtu', 'source_macs'):
-            want = predicted.get(field)
-            if field in ('mac', 'mtu') and want is None:
-                continue
-            if field == 'source_macs':
-                want = sorted(want or [])
-            have = link.get(field)
-            if field == 'source_macs':
-                have = sorted(have or [])
-            if have != want:
-                problems.append('%s: %s is %r, expected %r' % (name, field, have, want))
-        dev = devices.get(name) or {}
-        for key, want in (predicted.get('device') or {}).items():  # only chardev kinds predict a device
-            if key in ('uid', 'gid', 'mode') and want is not None and dev.get(key) != want:
-                problems.append('%s: character device %s is %r, expected %r' % (name, key, dev.get(key), want))
+        # the source list is a set: compared sorted, an empty one the same as none
+        want = dict(predicted, source_macs=sorted(predicted.get('source_macs') or []))
+        have = dict(link, source_macs=sorted(link.get('source_macs') or []))
+        problems.extend(differences(name, want, have, VERIFIED))
+        # only chardev kinds predict a device
+        problems.extend(differences(name, predicted.get('device') or {}, devices.get(name) or {}, DEVICE_VERIFIED,
+                                    'character device '))
     return problems
 
 

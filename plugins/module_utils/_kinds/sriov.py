@@ -14,7 +14,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries, to_bool, whole_number)
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 
 
 SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset', 'persist')
@@ -217,21 +217,13 @@ def verify_sriov(specs, states, vf_now):
     problems = []
     for spec in specs:
         pf, state = spec['pf'], states[spec['pf']]
-        if spec['num_vfs'] is not None and state.get('numvfs') != spec['num_vfs']:
-            problems.append('%s: numvfs is %s, expected %s' % (pf, state.get('numvfs'), spec['num_vfs']))
-        if spec['drivers_autoprobe'] is not None and state.get('drivers_autoprobe') != spec['drivers_autoprobe']:
-            problems.append('%s: drivers_autoprobe is %s, expected %s' % (
-                pf, state.get('drivers_autoprobe'), spec['drivers_autoprobe']))
+        problems.extend(differences(pf, {'numvfs': spec['num_vfs'], 'drivers_autoprobe': spec['drivers_autoprobe']},
+                                    state, ('numvfs', 'drivers_autoprobe')))
         for vf in spec['vfs']:
-            have = vf_now.get(pf, {}).get(vf['vf'], {})
-            for field, want in vf.items():
-                if field == 'vf' or want is None:
-                    continue
-                got = have.get(field)
-                if field == 'vlan_proto' and got is None:
-                    got = '802.1Q'  # drivers without the VLAN list report only the 802.1Q tag
-                if got != want:
-                    problems.append('%s vf %d: %s is %r, expected %r' % (pf, vf['vf'], field, got, want))
+            have = dict(vf_now.get(pf, {}).get(vf['vf'], {}))
+            if have.get('vlan_proto') is None:
+                have['vlan_proto'] = '802.1Q'  # drivers without the VLAN list report only the 802.1Q tag
+            problems.extend(differences('%s vf %d' % (pf, vf['vf']), vf, have, VF_FIELDS[1:]))
     return problems
 
 

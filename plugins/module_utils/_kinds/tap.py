@@ -13,7 +13,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils.facts import report_ta
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils.model import (
     check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries, to_bool)
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
 TAP_FIELDS = ('name', 'state', 'mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'bridge',
               'mtu', 'mac', 'admin_state')
@@ -63,10 +63,7 @@ class TapHandler(Handler):
             if link is None or link['kind'] != 'tun':
                 found.append('%s does not exist' % spec['name'])
                 continue
-            have = _tap_view(link)
-            for field in VERIFIED:
-                if spec[field] is not None and have[field] != spec[field]:
-                    found.append('%s: %s is %r, expected %r' % (spec['name'], field, have[field], spec[field]))
+            found.extend(differences(spec['name'], spec, _tap_view(link), VERIFIED))
         return found
 
     def report(self, netns, task, plan, after):

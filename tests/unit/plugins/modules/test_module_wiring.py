@@ -31,11 +31,22 @@ def test_documented_options_are_the_argument_spec(name):
         source = importlib.import_module('ansible_collections.hostnet.vif.plugins.doc_fragments.' + names[2])
         part = names[3] if len(names) == 4 else 'DOCUMENTATION'
         documented.update(yaml.safe_load(getattr(source.ModuleDocFragment, part.upper()))['options'])
-    assert set(documented) == set(spec)
+    _documented_as_specified(documented, spec, '')
+
+
+def _documented_as_specified(documented, spec, where):
+    """Options, then suboptions of list and dict options, the same on both sides: names, types,
+    element types, choices, defaults, required."""
+    assert set(documented) == set(spec), where or 'options'
     for option, rules in spec.items():
-        assert documented[option].get('type', 'str') == rules.get('type', 'str'), option
-        assert documented[option].get('choices') == rules.get('choices'), option
-        assert documented[option].get('default') == rules.get('default'), option
+        doc, here = documented[option], where + option
+        assert doc.get('type', 'str') == rules.get('type', 'str'), here
+        assert doc.get('elements') == rules.get('elements'), here
+        assert doc.get('choices') == rules.get('choices'), here
+        assert doc.get('default') == rules.get('default'), here
+        assert bool(doc.get('required')) == bool(rules.get('required')), here
+        if doc.get('suboptions') is not None or rules.get('options') is not None:
+            _documented_as_specified(doc.get('suboptions') or {}, rules.get('options') or {}, here + '.')
 
 
 def _run(module, args, capsys):
