@@ -333,9 +333,9 @@ class AddLink:
                             index=link.get('restore_index'))
 
     def undo(self, ctx):
-        found = ctx.kernel.ipr.link_lookup(ifname=self.obj)
-        if found:
-            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, found[0])
+        index = ctx.kernel.find_index(self.obj)
+        if index is not None:
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, index)
         if self.link['kind'] == 'macvtap':
             kern.remove_private_node(ctx.netns, self.obj)
 
@@ -459,9 +459,9 @@ class DeleteLinks:
             ctx.kernel.delete_group(self.describe(), group)
         except BaseException:
             for link in self.links:  # put the marks back; nothing was deleted
-                found = ctx.kernel.ipr.link_lookup(ifname=link['name'])
-                if found:
-                    ctx.kernel.set_group('undo', link['name'], found[0], link['group'])
+                index = ctx.kernel.find_index(link['name'])
+                if index is not None:
+                    ctx.kernel.set_group('undo', link['name'], index, link['group'])
             raise
 
     def undo(self, ctx):
@@ -658,9 +658,9 @@ class AddTap:
             raise
 
     def undo(self, ctx):
-        found = ctx.kernel.ipr.link_lookup(ifname=self.obj)
-        if found:
-            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, found[0])
+        index = ctx.kernel.find_index(self.obj)
+        if index is not None:
+            ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, index)
 
 
 class ChangeTap:

@@ -16,6 +16,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils.apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run as run_pipeline
 
 _PER_LINK = dict(
     name=dict(type='str'),
@@ -131,13 +132,13 @@ def _give_up(msg):
     os._exit(1)
 
 
-def run(module, runner, *args):
-    """Run a pipeline function for a module and exit: fail_json with the error's fields on VifError."""
+def run(module, handler):
+    """Run the pipeline with a module's handler and exit: fail_json with the error's fields on VifError."""
     if not kern.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=str(kern.PYROUTE2_IMPORT_ERROR))
     StopSignals.on_deadline = _give_up
     try:
-        result = runner(module.params, *args, check_mode=module.check_mode, diff=module._diff)
+        result = run_pipeline(handler, module.params, check_mode=module.check_mode, diff=module._diff)
     except VifError as exc:
         module.fail_json(**exc.to_result())
     except KeyboardInterrupt:  # SIGINT before the run held the host: nothing was changed

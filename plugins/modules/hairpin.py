@@ -103,13 +103,13 @@ ports:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import hairpin_argument_spec, run
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_hairpin
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.hairpin import HAIRPIN
 
 
 def main():
     module = AnsibleModule(argument_spec=hairpin_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'ports')], required_one_of=[('name', 'ports')])
-    run(module, run_hairpin)
+    run(module, HAIRPIN)
 
 
 if __name__ == '__main__':

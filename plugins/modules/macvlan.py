@@ -111,13 +111,13 @@ links:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import link_argument_spec, run
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_links
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVLAN
 
 
 def main():
     module = AnsibleModule(argument_spec=link_argument_spec('macvlan'), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
-    run(module, run_links, 'macvlan')
+    run(module, MACVLAN)
 
 
 if __name__ == '__main__':

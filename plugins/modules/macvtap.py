@@ -114,13 +114,13 @@ links:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import link_argument_spec, run
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_links
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVTAP
 
 
 def main():
     module = AnsibleModule(argument_spec=link_argument_spec('macvtap'), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
-    run(module, run_links, 'macvtap')
+    run(module, MACVTAP)
 
 
 if __name__ == '__main__':

@@ -170,13 +170,13 @@ relays:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import relay_argument_spec, run
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_relay
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.relay import RELAY
 
 
 def main():
     module = AnsibleModule(argument_spec=relay_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('lower', 'lowers')], required_one_of=[('lower', 'lowers')])
-    run(module, run_relay)
+    run(module, RELAY)
 
 
 if __name__ == '__main__':

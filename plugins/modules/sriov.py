@@ -193,13 +193,13 @@ pfs:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, sriov_argument_spec
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_sriov
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SRIOV
 
 
 def main():
     module = AnsibleModule(argument_spec=sriov_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
-    run(module, run_sriov)
+    run(module, SRIOV)
 
 
 if __name__ == '__main__':

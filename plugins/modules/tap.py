@@ -179,13 +179,13 @@ taps:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, tap_argument_spec
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_taps
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
 
 
 def main():
     module = AnsibleModule(argument_spec=tap_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'taps')])
-    run(module, run_taps)
+    run(module, TAP)
 
 
 if __name__ == '__main__':

@@ -216,12 +216,12 @@ vif:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import info_argument_spec, run
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_info
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.info import INFO
 
 
 def main():
     module = AnsibleModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    run(module, run_info)
+    run(module, INFO)
 
 
 if __name__ == '__main__':

@@ -157,8 +157,8 @@ def test_rollback_restores_the_kernel_exactly(ns, monkeypatch):
     kernel refuses (duplicate MAC cannot come up), is undone completely: same links, same
     ifindexes, modes, MACs and flags as before. (Validation now refuses a duplicate MAC first;
     it is switched off here so that the kernel's own EADDRINUSE drives the rollback.)"""
-    from ansible_collections.hostnet.vif.plugins.module_utils import model
-    monkeypatch.setattr(model, '_check_macs', lambda *args: None)
+    from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv
+    monkeypatch.setattr(macv, '_check_macs', lambda *args: None)
     run('macvlan', netns=ns, lower='v0', links=[dict(name='keep', mode='vepa', mac='02:00:5e:00:00:60'),
                                                 dict(name='doomed', mode='source', source_macs=['02:00:5e:00:00:61'])])
     before = snapshot(ns)

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import kernel, model, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, macv, sriov, tap
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 
@@ -24,13 +25,13 @@ BAD_NAMES = ['vnet0\x00x', 'vnet0\x00', 'a\x01b', 'a\x7fb', 'eth\u00e9', 'eth*',
 @pytest.mark.parametrize('name', BAD_NAMES)
 def test_every_name_field_refuses_control_glob_quote_and_non_ascii_characters(name):
     cases = [
-        (lambda: model.build_link_specs({'name': name, 'lower': 'eth1'}, 'macvlan'), 'name'),
-        (lambda: model.build_link_specs({'links': [{'name': name, 'lower': 'eth1'}]}, 'macvtap'), 'links[0].name'),
-        (lambda: model.build_link_specs({'name': 'a', 'lower': name}, 'macvlan'), 'lower'),
-        (lambda: model.build_tap_specs({'name': name}), 'name'),
-        (lambda: model.build_tap_specs({'taps': [{'name': 'vnet1', 'bridge': name}]}), 'bridge'),
-        (lambda: model.build_hairpin_specs({'ports': [name]}), 'ports[0].name'),
-        (lambda: model.build_sriov_specs({'pf': name}), 'pf'),
+        (lambda: macv.build_link_specs({'name': name, 'lower': 'eth1'}, 'macvlan'), 'name'),
+        (lambda: macv.build_link_specs({'links': [{'name': name, 'lower': 'eth1'}]}, 'macvtap'), 'links[0].name'),
+        (lambda: macv.build_link_specs({'name': 'a', 'lower': name}, 'macvlan'), 'lower'),
+        (lambda: tap.build_tap_specs({'name': name}), 'name'),
+        (lambda: tap.build_tap_specs({'taps': [{'name': 'vnet1', 'bridge': name}]}), 'bridge'),
+        (lambda: hairpin.build_hairpin_specs({'ports': [name]}), 'ports[0].name'),
+        (lambda: sriov.build_sriov_specs({'pf': name}), 'pf'),
     ]
     if name == '':
         del cases[4]  # bridge: '' is documented: "not a port of any bridge"
@@ -40,7 +41,7 @@ def test_every_name_field_refuses_control_glob_quote_and_non_ascii_characters(na
 
 
 def test_the_cut_name_case_is_refused_with_its_nul_visible():
-    err = refused(model.build_tap_specs, {'taps': [{'name': 'vnet0\x00x', 'owner': '0'}]})
+    err = refused(tap.build_tap_specs, {'taps': [{'name': 'vnet0\x00x', 'owner': '0'}]})
     assert err.field == 'taps[0].name' and "'vnet0\\x00x'" in err.msg and 'printable ASCII' in err.msg
 
 
@@ -80,14 +81,14 @@ def test_a_long_plain_namespace_name_is_fine_for_the_syntax():
     ({'name': 'a', 'state': 'absent', 'source_macs': ['02:00:5e:00:00:01']}, 'source_macs'),
 ])
 def test_absent_link_entries_validate_what_they_give(entry, field):
-    err = refused(model.build_link_specs, {'links': [entry]}, 'macvtap')
+    err = refused(macv.build_link_specs, {'links': [entry]}, 'macvtap')
     assert err.field == field and field in err.msg
 
 
 def test_absent_entries_may_still_omit_lower():
-    assert model.build_link_specs({'links': [{'name': 'a', 'state': 'absent'}]}, 'macvlan') == [
+    assert macv.build_link_specs({'links': [{'name': 'a', 'state': 'absent'}]}, 'macvlan') == [
         {'name': 'a', 'kind': 'macvlan', 'state': 'absent'}]
-    assert model.build_tap_specs({'taps': [{'name': 'a', 'state': 'absent'}]}) == [
+    assert tap.build_tap_specs({'taps': [{'name': 'a', 'state': 'absent'}]}) == [
         {'name': 'a', 'kind': 'tun', 'state': 'absent'}]
 
 
@@ -98,7 +99,7 @@ def test_absent_entries_may_still_omit_lower():
     ({'name': 'a', 'state': 'absent', 'vnet_hdr': 'maybe'}, 'vnet_hdr'),
 ])
 def test_absent_tap_entries_validate_what_they_give(entry, field):
-    assert refused(model.build_tap_specs, {'taps': [entry]}).field == field
+    assert refused(tap.build_tap_specs, {'taps': [entry]}).field == field
 
 
 # -- point 7: PCI addresses ----------------------------------------------------------------------
@@ -107,16 +108,16 @@ def test_absent_tap_entries_validate_what_they_give(entry, field):
                                 ' 0000:03:00.0', '0000:03:20.0', '0000:03:00.8', '0000:3:00.0', '0000:03:00',
                                 '0000:03:00.0/../../x', 'abcd:'])
 def test_pci_addresses_are_strict_and_say_what_is_expected(pf):
-    err = refused(model.build_sriov_specs, {'pf': pf, 'num_vfs': 0})
+    err = refused(sriov.build_sriov_specs, {'pf': pf, 'num_vfs': 0})
     assert err.field == 'pf' and err.value == pf and 'dddd:bb:dd.f' in err.msg
 
 
 def test_pci_domains_above_ffff_are_addresses_as_sysfs_names_them():
-    assert model.build_sriov_specs({'pf': '10000:e1:00.0'})[0]['pf'] == '10000:e1:00.0'
+    assert sriov.build_sriov_specs({'pf': '10000:e1:00.0'})[0]['pf'] == '10000:e1:00.0'
 
 
 def test_pci_addresses_are_lower_cased():
-    assert model.build_sriov_specs({'pf': '0000:0A:1f.7'})[0]['pf'] == '0000:0a:1f.7'
+    assert sriov.build_sriov_specs({'pf': '0000:0A:1f.7'})[0]['pf'] == '0000:0a:1f.7'
 
 
 def _pci_device(root, address, pci_class, net=None):
@@ -138,8 +139,8 @@ def test_a_pci_function_that_is_no_network_device_is_not_found(tmp_path, pci_cla
     _pci_device(tmp_path, '0000:05:00.0', pci_class)
     state = kernel.read_sriov_pf(str(tmp_path), '0000:05:00.0')
     assert state['found'] is False and why in state['why']
-    specs = model.build_sriov_specs({'pf': '0000:05:00.0', 'num_vfs': 0, 'allow_reset': True})
-    err = refused(model.check_sriov_against, specs, {'0000:05:00.0': state})
+    specs = sriov.build_sriov_specs({'pf': '0000:05:00.0', 'num_vfs': 0, 'allow_reset': True})
+    err = refused(sriov.check_sriov_against, specs, {'0000:05:00.0': state})
     assert err.field == 'pf' and why in err.msg
 
 
@@ -161,8 +162,8 @@ def test_a_missing_class_file_is_not_a_network_device(tmp_path):
                                    '\u0661\u0660\u0660\u0660', 'root\x00', ' 0', '0\n', '\n', '', True, 1.5, [0],
                                    {'a': 1}, 'ro ot'])
 def test_owner_and_group_are_checked_before_any_lookup_or_ioctl(value):
-    for kind, build in (('macvtap', lambda e: model.build_link_specs({'links': [e]}, 'macvtap')),
-                        ('tap', lambda e: model.build_tap_specs({'taps': [e]}))):
+    for kind, build in (('macvtap', lambda e: macv.build_link_specs({'links': [e]}, 'macvtap')),
+                        ('tap', lambda e: tap.build_tap_specs({'taps': [e]}))):
         for field in ('owner', 'group'):
             entry = {'name': 'x0', field: value}
             if kind == 'macvtap':
@@ -186,7 +187,7 @@ def test_link_values_with_whitespace_or_foreign_digits_are_refused(field, value)
     entry = {'name': 'x0', 'lower': 'eth1', field: value}
     if field == 'nopromisc':
         entry['mode'] = 'passthru'
-    err = refused(model.build_link_specs, {'links': [entry]}, 'macvtap')
+    err = refused(macv.build_link_specs, {'links': [entry]}, 'macvtap')
     assert err.field == field and field in err.msg
 
 
@@ -195,13 +196,13 @@ def test_link_values_with_whitespace_or_foreign_digits_are_refused(field, value)
                                           ('mac', '02:00:5e:00:00:01\n'), ('spoofchk', 'on\n')])
 def test_vf_values_are_strict(field, value):
     vf = {'vf': 0, 'vlan': 5, field: value}
-    err = refused(model.build_sriov_specs, {'pf': 'eth5', 'vfs': [vf]})
+    err = refused(sriov.build_sriov_specs, {'pf': 'eth5', 'vfs': [vf]})
     assert err.field == field and field in err.msg
 
 
 @pytest.mark.parametrize('value', ['\u0662', ' 2', '2\n', True, 2.5, '0x2'])
 def test_num_vfs_is_ascii_digits(value):
-    assert refused(model.build_sriov_specs, {'pf': 'eth5', 'num_vfs': value}).field == 'num_vfs'
+    assert refused(sriov.build_sriov_specs, {'pf': 'eth5', 'num_vfs': value}).field == 'num_vfs'
 
 
 @pytest.mark.parametrize('field, value', [('lock_timeout', float('nan')), ('lock_timeout', -1),
@@ -226,37 +227,37 @@ CURRENT = {'lo': link('lo', kind=None, lower=None, loopback=True, mac='00:00:00:
 
 
 def test_the_passthru_link_the_task_asks_for_is_the_culprit():
-    specs = model.build_link_specs({'lower': 'eth1', 'links': [
+    specs = macv.build_link_specs({'lower': 'eth1', 'links': [
         {'name': 'mx1'}, {'name': 'mx2'}, {'name': 'mx3', 'mode': 'passthru'}]}, 'macvlan')
-    err = refused(model.check_against, specs, CURRENT, 'macvlan')
+    err = refused(macv.check_against, specs, CURRENT, 'macvlan')
     assert err.obj == 'mx3' and err.msg.startswith('mx3:') and err.value == 'passthru'
     assert 'mx1 (macvlan vepa)' in err.msg and 'mx2 (macvlan vepa)' in err.msg
 
 
 def test_a_task_link_beside_an_existing_passthru_is_still_the_culprit():
     current = dict(CURRENT, pt=link('pt', mode='passthru', kind='macvtap'))
-    specs = model.build_link_specs({'name': 'mx1', 'lower': 'eth1'}, 'macvlan')
-    err = refused(model.check_against, specs, current, 'macvlan')
+    specs = macv.build_link_specs({'name': 'mx1', 'lower': 'eth1'}, 'macvlan')
+    err = refused(macv.check_against, specs, current, 'macvlan')
     assert err.obj == 'mx1' and 'pt (macvtap passthru)' in err.msg
 
 
 def test_a_mac_held_by_an_existing_link_on_the_lower_is_refused_naming_both():
     current = dict(CURRENT, old=link('old', kind='macvtap', mac='02:00:5e:00:00:07'))
-    specs = model.build_link_specs({'name': 'new', 'lower': 'eth1', 'mac': '02:00:5E:00:00:07'}, 'macvlan')
-    err = refused(model.check_against, specs, current, 'macvlan')
+    specs = macv.build_link_specs({'name': 'new', 'lower': 'eth1', 'mac': '02:00:5E:00:00:07'}, 'macvlan')
+    err = refused(macv.check_against, specs, current, 'macvlan')
     assert err.field == 'mac' and err.obj == 'new' and 'existing macvtap old' in err.msg
 
 
 def test_two_entries_with_one_mac_are_refused_naming_both():
-    specs = model.build_link_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
-                                                               {'name': 'b', 'mac': '02:00:5e:00:00:07'}]}, 'macvlan')
-    err = refused(model.check_against, specs, CURRENT, 'macvlan')
+    specs = macv.build_link_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
+                                                              {'name': 'b', 'mac': '02:00:5e:00:00:07'}]}, 'macvlan')
+    err = refused(macv.check_against, specs, CURRENT, 'macvlan')
     assert err.field == 'mac' and err.obj == 'b' and 'macvlan a of this task' in err.msg
 
 
 def test_the_lower_devices_own_mac_is_refused_outside_passthru():
-    specs = model.build_link_specs({'name': 'a', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01'}, 'macvlan')
-    assert 'lower device eth1 itself' in refused(model.check_against, specs, CURRENT, 'macvlan').msg
+    specs = macv.build_link_specs({'name': 'a', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01'}, 'macvlan')
+    assert 'lower device eth1 itself' in refused(macv.check_against, specs, CURRENT, 'macvlan').msg
 
 
 @pytest.mark.parametrize('current, params, purge', [
@@ -281,7 +282,7 @@ def test_the_lower_devices_own_mac_is_refused_outside_passthru():
     (CURRENT, {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01', 'admin_state': 'down'}, ()),
 ])
 def test_a_mac_freed_or_elsewhere_is_no_conflict(current, params, purge):
-    model.check_against(model.build_link_specs(params, 'macvlan'), current, 'macvlan', purge)
+    macv.check_against(macv.build_link_specs(params, 'macvlan'), current, 'macvlan', purge)
 
 
 @pytest.mark.parametrize('value', [float('nan'), -1, float('inf')])

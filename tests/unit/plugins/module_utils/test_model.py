@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import model
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, macv, tap
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 
 
@@ -66,7 +67,7 @@ def test_unknown_owner_and_group_name_the_field():
 
 
 def test_links_entries_inherit_top_level_values_and_keep_their_own():
-    specs = model.build_link_specs({'lower': 'eth1', 'mode': 'bridge', 'mtu': 1400, 'links': [
+    specs = macv.build_link_specs({'lower': 'eth1', 'mode': 'bridge', 'mtu': 1400, 'links': [
         {'name': 'a'}, {'name': 'b', 'mode': 'private', 'mtu': 1300}]}, 'macvlan')
     assert [(s['name'], s['lower'], s['mode'], s['mtu']) for s in specs] == [
         ('a', 'eth1', 'bridge', 1400), ('b', 'eth1', 'private', 1300)]
@@ -74,7 +75,7 @@ def test_links_entries_inherit_top_level_values_and_keep_their_own():
 
 
 def test_mode_defaults_to_the_kernels_vepa():
-    assert model.build_link_specs({'name': 'a', 'lower': 'eth1'}, 'macvlan')[0]['mode'] == 'vepa'
+    assert macv.build_link_specs({'name': 'a', 'lower': 'eth1'}, 'macvlan')[0]['mode'] == 'vepa'
 
 
 @pytest.mark.parametrize('params, field', [
@@ -87,22 +88,22 @@ def test_mode_defaults_to_the_kernels_vepa():
 ])
 def test_malformed_tasks_are_refused_naming_the_field(params, field):
     with pytest.raises(VifError) as err:
-        model.build_link_specs(params, 'macvlan')
+        macv.build_link_specs(params, 'macvlan')
     assert err.value.field == field
 
 
 def test_state_absent_needs_no_lower_and_source_macs_are_a_sorted_set():
-    assert model.build_link_specs({'name': 'a', 'state': 'absent'}, 'macvlan') == [
+    assert macv.build_link_specs({'name': 'a', 'state': 'absent'}, 'macvlan') == [
         {'name': 'a', 'kind': 'macvlan', 'state': 'absent'}]
-    spec = model.build_link_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
-                                   'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']},
-                                  'macvlan')[0]
+    spec = macv.build_link_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
+                                  'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']},
+                                 'macvlan')[0]
     assert spec['source_macs'] == ['02:00:5e:00:00:01', '02:00:5e:00:00:02']
 
 
 def test_yes_no_strings_are_booleans_in_links_entries():
-    spec = model.build_link_specs({'links': [{'name': 'a', 'lower': 'eth1', 'mode': 'passthru', 'nopromisc': 'yes'}]},
-                                  'macvtap')[0]
+    spec = macv.build_link_specs({'links': [{'name': 'a', 'lower': 'eth1', 'mode': 'passthru', 'nopromisc': 'yes'}]},
+                                 'macvtap')[0]
     assert spec['nopromisc'] is True
 
 
@@ -111,32 +112,32 @@ def test_yes_no_strings_are_booleans_in_links_entries():
     ({'lower': 'eth1', 'mtu': 1600}, 'above the MTU'),
 ])
 def test_checks_against_the_kernel(spec_args, words):
-    specs = model.build_link_specs(dict(spec_args, name='a'), 'macvlan')
+    specs = macv.build_link_specs(dict(spec_args, name='a'), 'macvlan')
     with pytest.raises(VifError) as err:
-        model.check_against(specs, CURRENT, 'macvlan')
+        macv.check_against(specs, CURRENT, 'macvlan')
     assert words in err.value.msg
 
 
 def test_passthru_exclusivity_counts_both_kinds_and_what_the_task_removes():
     current = dict(CURRENT, tap0=link('tap0', kind='macvtap', lower='eth1', mode='bridge'))
-    specs = model.build_link_specs({'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'}, 'macvlan')
+    specs = macv.build_link_specs({'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'}, 'macvlan')
     with pytest.raises(VifError) as err:
-        model.check_against(specs, current, 'macvlan')
+        macv.check_against(specs, current, 'macvlan')
     assert 'tap0 (macvtap bridge)' in err.value.msg
     # macvlan purge does not remove the macvtap: still refused
     with pytest.raises(VifError):
-        model.check_against(specs, current, 'macvlan', purge_lowers={'eth1'})
+        macv.check_against(specs, current, 'macvlan', purge_lowers={'eth1'})
     # once the macvtap is gone from the picture, a passthru alone is fine
-    model.check_against(specs, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan', {'eth1'})
-    absent = model.build_link_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
-                                               {'name': 'mv', 'state': 'absent'}]}, 'macvlan')
-    model.check_against(absent, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan')
+    macv.check_against(specs, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan', {'eth1'})
+    absent = macv.build_link_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
+                                              {'name': 'mv', 'state': 'absent'}]}, 'macvlan')
+    macv.check_against(absent, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan')
 
 
 def test_a_foreign_kind_with_the_name_is_refused():
-    specs = model.build_link_specs({'name': 'eth1', 'lower': 'eth1x'}, 'macvlan')
+    specs = macv.build_link_specs({'name': 'eth1', 'lower': 'eth1x'}, 'macvlan')
     with pytest.raises(VifError) as err:
-        model.check_against(specs, dict(CURRENT, eth1x=link('eth1x', kind='veth')), 'macvlan')
+        macv.check_against(specs, dict(CURRENT, eth1x=link('eth1x', kind='veth')), 'macvlan')
     assert 'is a veth, not a macvlan' in err.value.msg
 
 
@@ -147,14 +148,14 @@ def test_a_foreign_kind_with_the_name_is_refused():
     ({'name': 't', 'taps': [{'name': 'u'}]}, 'taps')])
 def test_tap_specs_refuse_bad_input_naming_the_field(params, field):
     with pytest.raises(VifError) as err:
-        model.build_tap_specs(params)
+        tap.build_tap_specs(params)
     assert err.value.field == field
 
 
 def test_hairpin_entries_are_names_or_dictionaries_and_inherit_the_top_level_hairpin():
-    assert model.build_hairpin_specs({'ports': ['p0', {'name': 'p1', 'hairpin': False}], 'hairpin': True}) == [
+    assert hairpin.build_hairpin_specs({'ports': ['p0', {'name': 'p1', 'hairpin': False}], 'hairpin': True}) == [
         {'name': 'p0', 'hairpin': True}, {'name': 'p1', 'hairpin': False}]
-    assert model.build_hairpin_specs({'name': 'p0'}) == [{'name': 'p0', 'hairpin': True}]
+    assert hairpin.build_hairpin_specs({'name': 'p0'}) == [{'name': 'p0', 'hairpin': True}]
 
 
 @pytest.mark.parametrize('params, field', [
@@ -163,5 +164,5 @@ def test_hairpin_entries_are_names_or_dictionaries_and_inherit_the_top_level_hai
     ({'ports': [{'hairpin': True}]}, 'ports[0].name')])
 def test_hairpin_specs_refuse_bad_input_naming_the_field(params, field):
     with pytest.raises(VifError) as err:
-        model.build_hairpin_specs(params)
+        hairpin.build_hairpin_specs(params)
     assert err.value.field == field

@@ -2,11 +2,12 @@
 
 from ansible_collections.hostnet.vif.tests.unit.plugins.module_utils.test_model import CURRENT, link
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply, model, planner, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import apply, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, tap
 
 
 def plan(params, current, kind='macvlan', purge=()):
-    return planner.plan_links(model.build_link_specs(params, kind), current, kind, set(purge))
+    return macv.plan_links(macv.build_link_specs(params, kind), current, kind, set(purge))
 
 
 def test_nothing_to_do_plans_nothing():
@@ -53,10 +54,10 @@ def test_a_link_created_on_a_link_created_in_the_same_task_comes_after_it():
 
 def test_macvtap_ownership_is_planned_only_where_it_differs():
     current = dict(CURRENT, t=link('t', kind='macvtap', lower='eth1', mode='vepa'))
-    specs = model.build_link_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'},
-                                   'macvtap')
+    specs = macv.build_link_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'},
+                                  'macvtap')
     devices = {'t': {'uid': 0, 'gid': 0, 'mode': '0600'}}
-    actions = planner.plan_links(specs, current, 'macvtap', set(), devices).actions
+    actions = macv.plan_links(specs, current, 'macvtap', set(), devices).actions
     assert len(actions) == 1 and isinstance(actions[0], apply.SetDeviceOwner)
     assert (actions[0].uid, actions[0].gid, actions[0].mode) == (65534, None, None)
 
@@ -64,7 +65,7 @@ def test_macvtap_ownership_is_planned_only_where_it_differs():
 def test_diff_text_is_one_line_per_touched_link():
     current = dict(CURRENT, a=link('a', lower='eth1', mode='vepa'))
     result = plan({'name': 'a', 'lower': 'eth1', 'mode': 'bridge'}, current)
-    diff = pipeline.render_diff(result, 'ns1')
+    diff = pipeline.render_diff(result, 'ns1', macv.MACVLAN.describe)
     assert diff['before'] == 'macvlan a: lower eth1, mode vepa, mac 02:00:5e:00:00:01, mtu 1500, up\n'
     assert diff['after'] == 'macvlan a: lower eth1, mode bridge, mac 02:00:5e:00:00:01, mtu 1500, up\n'
     assert diff['before_header'] == 'kernel before (netns ns1)'
@@ -89,7 +90,7 @@ def tap_link(name, tun_type='tap', owner=None, vnet_hdr=False, multi_queue=False
 
 
 def plan_taps(params, current):
-    return planner.plan_taps(model.build_tap_specs(params), current)
+    return tap.plan_taps(tap.build_tap_specs(params), current)
 
 
 def test_tap_owner_and_vnet_hdr_change_in_place():

@@ -11,17 +11,18 @@ import pytest
 import yaml
 from ansible_collections.hostnet.vif.tests.unit.plugins.modules.test_module_wiring import MODULES
 
-from ansible_collections.hostnet.vif.plugins.module_utils import model, relay
+from ansible_collections.hostnet.vif.plugins.module_utils import relay
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov, tap
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 # Options whose value is a list of per-object dictionaries, and the keys such an entry may have.
 ENTRY_KEYS = {
-    'links': set(model.LINK_FIELDS) | set(model.DEVICE_FIELDS),
-    'taps': set(model.TAP_FIELDS),
+    'links': set(macv.LINK_FIELDS) | set(macv.DEVICE_FIELDS),
+    'taps': set(tap.TAP_FIELDS),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),
-    'pfs': set(model.SRIOV_FIELDS),
-    'vfs': set(model.VF_FIELDS),
+    'pfs': set(sriov.SRIOV_FIELDS),
+    'vfs': set(sriov.VF_FIELDS),
 }
 
 

@@ -17,7 +17,8 @@ import math
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel, model, pipeline, relay
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel, model, module_glue, pipeline, relay
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov as sriov_kind, tap as tap_kind
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
@@ -42,26 +43,26 @@ class StubKernel:
         raise ReachedKernel()
 
 
-# module: (its runner's attribute, a valid baseline, {list option: valid baseline entry})
+# module: (a valid baseline, {list option: valid baseline entry})
 MODULES = {
-    'macvlan': (macvlan, 'run_links', {'name': 'mv0', 'lower': 'eth1'},
+    'macvlan': (macvlan, {'name': 'mv0', 'lower': 'eth1'},
                 {'links': {'name': 'mv0', 'lower': 'eth1'}}),
-    'macvtap': (macvtap, 'run_links', {'name': 'mt0', 'lower': 'eth1'},
+    'macvtap': (macvtap, {'name': 'mt0', 'lower': 'eth1'},
                 {'links': {'name': 'mt0', 'lower': 'eth1'}}),
-    'tap': (tap, 'run_taps', {'name': 'vt0'}, {'taps': {'name': 'vt0'}}),
-    'hairpin': (hairpin, 'run_hairpin', {'name': 'swp1'}, {'ports': {'name': 'swp1'}}),
-    'sriov': (sriov, 'run_sriov', {'pf': 'eth5'}, {'pfs': {'pf': 'eth5'}, 'vfs': {'vf': 0, 'vlan': 5}}),
-    'reflective_relay': (reflective_relay, 'run_relay', {'lower': 'eth1'}, {'lowers': {'name': 'eth1'}}),
-    'vif_info': (vif_info, 'run_info', {}, {}),
+    'tap': (tap, {'name': 'vt0'}, {'taps': {'name': 'vt0'}}),
+    'hairpin': (hairpin, {'name': 'swp1'}, {'ports': {'name': 'swp1'}}),
+    'sriov': (sriov, {'pf': 'eth5'}, {'pfs': {'pf': 'eth5'}, 'vfs': {'vf': 0, 'vlan': 5}}),
+    'reflective_relay': (reflective_relay, {'lower': 'eth1'}, {'lowers': {'name': 'eth1'}}),
+    'vif_info': (vif_info, {}, {}),
 }
 # Entry fields per list option (what the entries accept, from the model).
 ENTRY_FIELDS = {
-    ('macvlan', 'links'): model.LINK_FIELDS,
-    ('macvtap', 'links'): model.LINK_FIELDS + model.DEVICE_FIELDS,
-    ('tap', 'taps'): model.TAP_FIELDS,
+    ('macvlan', 'links'): macv.LINK_FIELDS,
+    ('macvtap', 'links'): macv.LINK_FIELDS + macv.DEVICE_FIELDS,
+    ('tap', 'taps'): tap_kind.TAP_FIELDS,
     ('hairpin', 'ports'): ('name', 'hairpin'),
-    ('sriov', 'pfs'): model.SRIOV_FIELDS,
-    ('sriov', 'vfs'): model.VF_FIELDS,
+    ('sriov', 'pfs'): sriov_kind.SRIOV_FIELDS,
+    ('sriov', 'vfs'): sriov_kind.VF_FIELDS,
     ('reflective_relay', 'lowers'): relay.ENTRY_FIELDS,
 }
 # What a field needs beside it to be looked at at all (a source list only matters in mode source).
@@ -69,7 +70,7 @@ NEEDS = {'source_macs': {'mode': 'source'}, 'nopromisc': {'mode': 'passthru'}}
 
 
 def _cases():
-    for name, (module, _runner, _base, entries) in sorted(MODULES.items()):
+    for name, (module, _base, entries) in sorted(MODULES.items()):
         spec = module_spec(module)
         paths = [(option,) for option in sorted(spec)]
         paths += [(option, 0) for option in sorted(spec) if spec[option].get('type') == 'list']
@@ -128,7 +129,7 @@ def _arguments(name, path, value):
     element, or (option, 0, field) for a field of a list entry. Syslog logging of the arguments is off
     (_ansible_no_log, what no_log: true or no_target_syslog give): with it on, AnsibleModule itself
     refuses a NUL before the module runs; with it off, the NUL reaches the module's own validation."""
-    _module, _runner, base, entries = MODULES[name]
+    _module, base, entries = MODULES[name]
     args = dict(base, _ansible_no_log=True)
     option = path[0]
     if option in entries and option != 'vfs':
@@ -156,14 +157,14 @@ ANSIBLE_DICT_REFUSAL = 'dictionary requested, could not parse JSON or key=value'
 @pytest.mark.parametrize('name, path, value', list(_cases()))
 def test_a_hostile_value_fails_naming_its_option_and_never_reaches_the_kernel_as_given(
         name, path, value, monkeypatch, capsys):
-    module, runner_name, _base, _entries = MODULES[name]
+    module, _base, _entries = MODULES[name]
     seen = {}
-    runner = getattr(module, runner_name)
+    runner = module_glue.run_pipeline
 
-    def recording(params, *args, **kwargs):
+    def recording(handler, params, *args, **kwargs):
         seen['params'] = params
-        return runner(params, *args, **kwargs)
-    monkeypatch.setattr(module, runner_name, recording)
+        return runner(handler, params, *args, **kwargs)
+    monkeypatch.setattr(module_glue, 'run_pipeline', recording)
     monkeypatch.setattr(kernel, 'Kernel', StubKernel)
     monkeypatch.setattr(pipeline, 'HostLock', lambda timeout: contextlib.nullcontext())
     args = _arguments(name, path, value)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue
 from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
@@ -31,11 +31,22 @@ def test_documented_options_are_the_argument_spec(name):
         source = importlib.import_module('ansible_collections.hostnet.vif.plugins.doc_fragments.' + names[2])
         part = names[3] if len(names) == 4 else 'DOCUMENTATION'
         documented.update(yaml.safe_load(getattr(source.ModuleDocFragment, part.upper()))['options'])
-    assert set(documented) == set(spec)
+    _documented_as_specified(documented, spec, '')
+
+
+def _documented_as_specified(documented, spec, where):
+    """Options, then suboptions of list and dict options, the same on both sides: names, types,
+    element types, choices, defaults, required."""
+    assert set(documented) == set(spec), where or 'options'
     for option, rules in spec.items():
-        assert documented[option].get('type', 'str') == rules.get('type', 'str'), option
-        assert documented[option].get('choices') == rules.get('choices'), option
-        assert documented[option].get('default') == rules.get('default'), option
+        doc, here = documented[option], where + option
+        assert doc.get('type', 'str') == rules.get('type', 'str'), here
+        assert doc.get('elements') == rules.get('elements'), here
+        assert doc.get('choices') == rules.get('choices'), here
+        assert doc.get('default') == rules.get('default'), here
+        assert bool(doc.get('required')) == bool(rules.get('required')), here
+        if doc.get('suboptions') is not None or rules.get('options') is not None:
+            _documented_as_specified(doc.get('suboptions') or {}, rules.get('options') or {}, here + '.')
 
 
 def _run(module, args, capsys):
@@ -52,9 +63,8 @@ def test_missing_pyroute2_fails_with_the_install_hint(monkeypatch, capsys):
 
 
 def test_a_vif_error_becomes_fail_json_with_its_fields(monkeypatch, capsys):
-    def refuse(params, kind, check_mode, diff):
+    def refuse(handler, params, check_mode, diff):
         raise VifError('a: mtu=9 is invalid', obj='a', field='mtu', value=9)
-    monkeypatch.setattr(pipeline, 'run_links', refuse)
-    monkeypatch.setattr(macvtap, 'run_links', refuse)
+    monkeypatch.setattr(module_glue, 'run_pipeline', refuse)
     out = _run(macvtap, {'name': 'a', 'lower': 'eth1', 'mtu': 9}, capsys)
     assert out['failed'] and (out['field'], out['value'], out['obj']) == ('mtu', 9, 'a')

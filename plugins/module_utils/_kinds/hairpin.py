@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: hostnet.vif contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hairpin flag of bridge ports (existing links; the module never creates or deletes one)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.hostnet.vif.plugins.module_utils.apply import SetHairpin
+from ansible_collections.hostnet.vif.plugins.module_utils.errors import invalid
+from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+    check_ifname, reject_duplicates, task_entries, to_bool)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
+
+
+class HairpinHandler(Handler):
+    def build(self, params):
+        return build_hairpin_specs(params)
+
+    def read(self, kernel, netns, task, after=False):
+        return Links(kernel.dump_links())
+
+    def check(self, task, state):
+        check_hairpin_against(task, state.links)
+
+    def plan(self, task, state):
+        return plan_hairpin(task, state.links)
+
+    def describe(self, obj):
+        return 'bridge port %s (bridge %s): hairpin %s' % (obj['name'], obj.get('master'),
+                                                           'on' if obj['hairpin'] else 'off')
+
+    def report_planned(self, netns, task, state, plan, check_mode):
+        return self.report(netns, task, plan, state)
+
+    def problems(self, task, plan, after):
+        found = []
+        for spec in task:
+            found.extend(differences(spec['name'], spec, after.links.get(spec['name']) or {}, ('hairpin',)))
+        return found
+
+    def report(self, netns, task, plan, after):
+        view = dict((n, plan.after.get(n) or after.links.get(n)) for n in (s['name'] for s in task))
+        return {'ports': [{'name': n, 'bridge': view[n].get('master'), 'hairpin': view[n].get('hairpin'),
+                           'netns': netns} for n in sorted(view)]}
+
+
+HAIRPIN = HairpinHandler()
+
+
+def build_hairpin_specs(params):
+    specs = []
+    for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
+                                        bare_names=True):
+        name = check_ifname(entry['name'], 'name' if position is None else 'ports[%s].name' % position)
+        hairpin = True if entry['hairpin'] is None else to_bool(entry['hairpin'], 'hairpin', name)
+        specs.append({'name': name, 'hairpin': hairpin})
+    return reject_duplicates(specs, 'name')
+
+
+def check_hairpin_against(specs, current):
+    for spec in specs:
+        port = current.get(spec['name'])
+        if port is None:
+            raise invalid('name', spec['name'], "no such device in this network namespace", spec['name'])
+        if port.get('hairpin') is None:
+            master = port.get('master')
+            raise invalid('name', spec['name'], "is not a port of a Linux bridge%s" %
+                          (" (its master %s is not a bridge)" % master if master else " (it has no master)"),
+                          spec['name'])
+
+
+def plan_hairpin(specs, current):
+    plan = Plan()
+    for spec in specs:
+        port = current[spec['name']]
+        if port['hairpin'] != spec['hairpin']:
+            plan.actions.append(SetHairpin(port, spec['hairpin']))
+            plan.touch(spec['name'], port, dict(port, hairpin=spec['hairpin']))
+    return plan
