@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 RUN_DIR = '/run'
+DEV_DIR = '/dev/hostnet-vif'  # the modules' private device nodes, a directory per namespace
 NETNS_DIR = '/run/netns'
 PREFIX = 'hvlab-'
 RUN_ID = re.compile(r'^[0-9a-f]{8}$')
@@ -114,6 +115,9 @@ def remove(emulator, run):
     for name in _namespaces():
         if name.startswith(mine):
             subprocess.run(['ip', 'netns', 'del', name], check=False, capture_output=True)
+    for name in os.listdir(DEV_DIR) if os.path.isdir(DEV_DIR) else ():
+        if name.startswith(mine):  # macvtap nodes made for a namespace whose /dev/tapN name was taken
+            shutil.rmtree(os.path.join(DEV_DIR, name), ignore_errors=True)  # a symlink is refused, not followed
     marker = os.path.join(RUN_DIR, PREFIX + run + '.run')
     if os.path.lexists(marker) and stat.S_ISREG(os.lstat(marker).st_mode):
         os.unlink(marker)
