@@ -36,8 +36,8 @@ else:
     sys.exit('collection not found: run scripts/setup first')
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel  # noqa: E402
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run_info, run_links  # noqa: E402
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel  # noqa: E402
+from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run_info, run_links  # noqa: E402
 
 
 def sh(*cmd, **kw):

@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
-from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     PCI_ADDRESS_RE, check_ifname, normalise_mac)
 
 # The kernel's macvtap modes and libvirt's names for them (<source mode=...> of type='direct').

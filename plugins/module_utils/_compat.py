@@ -19,7 +19,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 PYROUTE2_FLOOR = (0, 7, 2)
 CLONE_NEWNET = 0x40000000

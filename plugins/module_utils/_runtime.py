@@ -16,8 +16,8 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _nofollow as nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 RUN_DIR = '/run/hostnet-vif'
 

@@ -102,7 +102,7 @@ ports:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import hairpin_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import hairpin_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.hairpin import HAIRPIN
 
 

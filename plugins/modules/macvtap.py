@@ -113,7 +113,7 @@ links:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import link_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVTAP
 
 

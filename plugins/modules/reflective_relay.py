@@ -169,7 +169,7 @@ relays:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import relay_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import relay_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.relay import RELAY
 
 

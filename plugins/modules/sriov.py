@@ -192,7 +192,7 @@ pfs:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, sriov_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run, sriov_argument_spec
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SRIOV
 
 

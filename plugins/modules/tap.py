@@ -178,7 +178,7 @@ taps:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import run, tap_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run, tap_argument_spec
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
 
 

@@ -215,7 +215,7 @@ vif:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hostnet.vif.plugins.module_utils.module_glue import info_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import info_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.info import INFO
 
 

@@ -28,7 +28,7 @@ CLONE_NEWNET = 0x40000000
 NAMESPACE_TYPES = {0x00000080: 'time', 0x00020000: 'mount', 0x02000000: 'cgroup', 0x04000000: 'UTS',
                    0x08000000: 'IPC', 0x10000000: 'user', 0x20000000: 'PID', 0x40000000: 'network'}
 # Path separator, glob, negation, alternation, quote and backslash characters: a plain name has none
-# of them (the same rule as the modules' names, plugins/module_utils/model.py).
+# of them (the same rule as the modules' names, plugins/module_utils/_model.py).
 UNSAFE_NAME_CHARACTERS = frozenset('/*?[]!|\'"\\')
 NAME_MAX = 255
 DIGITS = frozenset('0123456789')

@@ -46,7 +46,7 @@ def test_built_tarball_installs_and_runs_a_module(tmp_path, netns):
     for needed in ('plugins/modules/macvlan.py', 'plugins/modules/macvtap.py', 'plugins/modules/hairpin.py',
                    'plugins/modules/tap.py', 'plugins/modules/vif_info.py', 'plugins/modules/reflective_relay.py',
                    'plugins/modules/sriov.py',
-                   'plugins/module_utils/pipeline.py', 'plugins/module_utils/probe.py', 'plugins/filter/topology.py',
+                   'plugins/module_utils/_pipeline.py', 'plugins/module_utils/_probe.py', 'plugins/filter/topology.py',
                    'plugins/doc_fragments/links.py', 'meta/runtime.yml', 'meta/execution-environment.yml',
                    'requirements.txt', 'bindep.txt', 'playbooks/lab.yml', 'playbooks/tasks/lab_cell.yml',
                    'plugins/connection/netns.py', 'plugins/filter/profile_diff.py',

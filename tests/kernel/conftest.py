@@ -133,7 +133,7 @@ def _no_leftovers():
 @pytest.fixture
 def writes(monkeypatch):
     """Records every write the engine sends to the kernel (netlink requests, batches, tun ioctls, chown)."""
-    from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+    from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
     calls = []
     for method in ('_call', '_batch', 'add_tap'):
         original = getattr(kern.Kernel, method)

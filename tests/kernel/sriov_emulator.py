@@ -320,7 +320,7 @@ def emulated_host(body, pf='pfemu0', refuse=(), **options):
         os.write(write_fd, json.dumps(payload, default=str).encode())
         os._exit(code)
     os.close(write_fd)
-    from ansible_collections.hostnet.vif.plugins.module_utils.kernel import child_payload
+    from ansible_collections.hostnet.vif.plugins.module_utils._kernel import child_payload
     payload = child_payload(read_fd, pid)
     if 'error' in payload:
         raise AssertionError('in the emulated host:\n' + payload['error'])
@@ -329,7 +329,7 @@ def emulated_host(body, pf='pfemu0', refuse=(), **options):
 
 def _child(body, pf, refuse, options):
     sys.path.insert(0, os.path.dirname(__file__))
-    from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+    from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
     kern._unshare(kern.CLONE_NEWNET)
     _sh('ip', 'link', 'set', 'lo', 'up')
     fs_pid = _build_pf(kern, pf, options)
@@ -400,7 +400,7 @@ def hold_instance(netns, holder_file, pf='pfemu0', **options):
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
             sys.path.insert(0, os.path.dirname(__file__))
-            from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+            from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
             ns_fd = os.open(kern.netns_path(netns), os.O_RDONLY)
             kern._setns(ns_fd, kern.CLONE_NEWNET)
             os.close(ns_fd)

@@ -8,8 +8,8 @@ import os
 import pytest
 from conftest import links, new_netns, del_netns
 
-from ansible_collections.hostnet.vif.plugins.module_utils import _compat, kernel
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _compat, _kernel as kernel
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def own_netns():

@@ -16,9 +16,9 @@ import sys
 import pytest
 from conftest import sh
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def macvtap(ns, name='vt', **extra):

@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import REPO, links, sh
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 
 BIN = os.path.dirname(sys.executable)
 

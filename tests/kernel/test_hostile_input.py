@@ -13,9 +13,9 @@ import time
 import pytest
 from conftest import REPO, links, sh, snapshot
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def refused(func, *args):
@@ -84,8 +84,8 @@ def test_a_path_or_odd_netns_is_refused_before_any_session(ns, writes, netns):
 
 _NSFILES = r'''
 import json, os, subprocess, sys
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 def mount(*args):
     subprocess.run(['mount'] + list(args), check=True)

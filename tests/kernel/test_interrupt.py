@@ -21,14 +21,14 @@ import time
 import pytest
 from conftest import REPO, sh, snapshot
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply
+from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply
 
 N = 500
 CHILD = '''
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 params = json.loads(sys.argv[2])
 try:
     result = pipeline.run_links(params, 'macvlan')

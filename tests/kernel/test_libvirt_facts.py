@@ -10,7 +10,7 @@ import pytest
 from conftest import links, sh
 
 from ansible_collections.hostnet.vif.plugins.filter.libvirt_interfaces import libvirt_interfaces
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 
 MODES = {'mt-vepa': 'vepa', 'mt-bridge': 'bridge', 'mt-private': 'private'}
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import new_netns, del_netns, sh
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse as lp
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel
 
 SOURCES = ('02:00:5e:00:00:03', '02:00:5e:00:00:01', '02:00:5e:00:00:02')
 

@@ -6,8 +6,8 @@ import os
 import pytest
 from conftest import links, mode_of, sh, snapshot
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 KINDS = ('macvlan', 'macvtap')
 
@@ -173,7 +173,7 @@ def test_rollback_restores_the_kernel_exactly(ns, monkeypatch):
 
 
 def test_rollback_when_the_last_action_fails_for_a_reason_no_validator_sees(ns, monkeypatch):
-    from ansible_collections.hostnet.vif.plugins.module_utils import apply
+    from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply
     run('macvlan', netns=ns, name='keep', lower='v0', mode='vepa')
     before = snapshot(ns)
 

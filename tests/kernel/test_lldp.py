@@ -13,8 +13,8 @@ import time
 import pytest
 from conftest import del_netns, new_netns, sh
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 LLDPAD_ROOT = os.path.join(sys.prefix, 'lldpad')
 SBIN = os.path.join(LLDPAD_ROOT, 'usr', 'sbin')

@@ -14,8 +14,8 @@ import pytest
 from conftest import REPO, links, sh, snapshot
 from test_traffic import ping
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline, probe
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline, _probe as probe
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def helpers():
@@ -142,7 +142,7 @@ def test_a_failure_mid_probe_leaves_nothing(switched, monkeypatch):
 KILLED = '''
 import sys
 sys.path.insert(0, sys.argv[2])
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 pipeline.run_relay(dict(netns=sys.argv[1], lower='uplink', timeout=30))
 '''
 
@@ -172,8 +172,8 @@ def test_a_killed_probe_leaves_nothing_and_the_next_run_works(switched):
 STOPPED = '''
 import json, sys
 sys.path.insert(0, sys.argv[2])
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 try:
     pipeline.run_relay(dict(netns=sys.argv[1], lower='uplink', timeout=30))
     print(json.dumps({'ok': True}))

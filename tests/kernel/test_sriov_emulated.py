@@ -9,9 +9,9 @@ import subprocess
 
 from sriov_emulator import PCI_PF, emulated_host
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def record_writes():

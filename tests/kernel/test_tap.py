@@ -9,8 +9,8 @@ import uuid
 import pytest
 from conftest import links, sh, snapshot
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply, pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply, _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 FRAMES = os.path.join(os.path.dirname(__file__), 'frames.py')
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from conftest import sh
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 
 FRAMES = os.path.join(os.path.dirname(__file__), 'frames.py')
 

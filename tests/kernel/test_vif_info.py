@@ -6,7 +6,7 @@ import os
 import pytest
 from conftest import links, sh
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _pipeline as pipeline
 
 
 @pytest.fixture

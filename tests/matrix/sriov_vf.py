@@ -11,8 +11,8 @@ import sys
 import time
 from importlib.metadata import version
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 PF = 'eth0'
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'kernel'))
 from sriov_emulator import PfFilesystem  # noqa: E402

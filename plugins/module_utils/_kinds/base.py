@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import Context, coalesce
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import Context, coalesce
 
 
 class Plan:

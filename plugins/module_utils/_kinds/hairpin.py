@@ -7,9 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import SetHairpin
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import invalid
-from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import SetHairpin
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, reject_duplicates, task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 

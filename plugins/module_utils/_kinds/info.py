@@ -8,10 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils import facts
-from ansible_collections.hostnet.vif.plugins.module_utils import relay
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import HostLock
-from ansible_collections.hostnet.vif.plugins.module_utils.model import check_ifname, check_seconds
+from ansible_collections.hostnet.vif.plugins.module_utils import _facts as facts
+from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock
+from ansible_collections.hostnet.vif.plugins.module_utils._model import check_ifname, check_seconds
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler
 
 

@@ -8,11 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     AddLink, ChangeLink, DeleteLinks, SetDeviceOwner)
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
-from ansible_collections.hostnet.vif.plugins.module_utils.facts import device_state, report_link
-from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._facts import device_state, report_link
+from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, check_mtu, normalise_file_mode, normalise_mac, reject_duplicates, resolve_group, resolve_user,
     task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences

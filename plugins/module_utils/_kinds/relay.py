@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostnet.vif contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reflective relay: observed per lower device, never changed (module_utils/relay.py holds the
+"""Reflective relay: observed per lower device, never changed (module_utils/_relay.py holds the
 probe and LLDP)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils import relay
+from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler
 
 

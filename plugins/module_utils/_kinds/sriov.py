@@ -8,11 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils import persist
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     Context, SetAutoprobe, SetNumVfs, SetVf, WriteFile)
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
-from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries, to_bool, whole_number)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 

@@ -7,11 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import (
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     AddTap, ChangeTap, DeleteLinks, tap_from_state)
-from ansible_collections.hostnet.vif.plugins.module_utils.facts import report_tap
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
-from ansible_collections.hostnet.vif.plugins.module_utils.model import (
+from ansible_collections.hostnet.vif.plugins.module_utils._facts import report_tap
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries, to_bool)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 

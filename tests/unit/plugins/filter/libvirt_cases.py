@@ -27,7 +27,7 @@ def profile(name, **variables):
     return Templar(loader=DataLoader(), variables=variables).template(_trusted(data))
 
 
-# vif_info's vif, in the shape plugins/module_utils/facts.py reports (links, taps, sriov as kernel._read_pf
+# vif_info's vif, in the shape plugins/module_utils/_facts.py reports (links, taps, sriov as kernel._read_pf
 # reads sysfs, with the PF driver's per-VF settings merged in).
 FACTS = {
     'netns': None,

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply, errors
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply, _errors as errors
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 class Step:
@@ -128,7 +128,7 @@ def test_a_step_that_never_ends_after_a_stop_signal_is_given_up_after_the_grace(
 def test_the_module_gives_up_with_a_failure_result_and_exits():
     where = next(p for p in sys.path if os.path.isdir(os.path.join(p, 'ansible_collections', 'hostnet', 'vif')))
     code = ('import sys; sys.path.insert(0, %r); from ansible_collections.hostnet.vif.plugins.module_utils '
-            'import module_glue; module_glue._give_up("stuck")' % where)
+            'import _module_glue as module_glue; module_glue._give_up("stuck")' % where)
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and json.loads(proc.stdout) == {'failed': True, 'msg': 'stuck'}
 

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _compat
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 @pytest.mark.parametrize('text, expected', [

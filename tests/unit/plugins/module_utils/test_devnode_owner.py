@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 MAJOR, MINOR = 250, 7  # no driver behind it: the node is never opened for I/O
 

@@ -4,8 +4,8 @@ import errno
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 class _Refusing:

@@ -13,7 +13,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse as lp
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 COMMON = [('IFLA_IFNAME', 'mv0'), ('IFLA_ADDRESS', '02:00:5e:00:00:10'), ('IFLA_MTU', 1400),
           ('IFLA_MAX_MTU', 9000), ('IFLA_OPERSTATE', 'UP'), ('IFLA_GROUP', 7), ('IFLA_PROMISCUITY', 1),

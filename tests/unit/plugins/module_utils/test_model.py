@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import model
+from ansible_collections.hostnet.vif.plugins.module_utils import _model as model
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, macv, tap
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def link(name, kind='macvlan', lower=None, mode=None, mtu=1500, loopback=False, index=None, group=0, **extra):

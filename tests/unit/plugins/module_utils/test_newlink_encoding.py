@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 
 pyroute2 = pytest.importorskip('pyroute2')
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST  # noqa: E402

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import persist
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 SECRET = 'root:$6$secret-hash:19000:0:99999:7:::\n'
 

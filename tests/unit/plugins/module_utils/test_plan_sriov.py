@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply
+from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import sriov
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def pf_state(numvfs=0, autoprobe=True, vfs=None, name='eth5'):

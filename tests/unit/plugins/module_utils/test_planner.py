@@ -2,7 +2,7 @@
 
 from ansible_collections.hostnet.vif.tests.unit.plugins.module_utils.test_model import CURRENT, link
 
-from ansible_collections.hostnet.vif.plugins.module_utils import apply, pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _apply as apply, _pipeline as pipeline
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, tap
 
 

@@ -3,8 +3,8 @@
 import pytest
 from ansible_collections.hostnet.vif.tests.unit.plugins.module_utils.test_model import CURRENT, link
 
-from ansible_collections.hostnet.vif.plugins.module_utils import relay
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 
 def test_entries_inherit_the_top_level_expect_and_method():

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ansible_collections.hostnet.vif.tests.unit.plugins.modules.test_module_wiring import MODULES
 
-from ansible_collections.hostnet.vif.plugins.module_utils import relay
+from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov, tap
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel, module_glue
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _module_glue as module_glue
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
 

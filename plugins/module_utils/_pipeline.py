@@ -19,9 +19,9 @@ __metaclass__ = type
 import contextlib
 import gc
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import HostLock, apply_and_verify_plan
-from ansible_collections.hostnet.vif.plugins.module_utils.model import check_seconds
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock, apply_and_verify_plan
+from ansible_collections.hostnet.vif.plugins.module_utils._model import check_seconds
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, info, macv, relay, sriov, tap
 
 

@@ -14,8 +14,8 @@ import errno
 import os
 import stat
 
-from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _nofollow as nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 HEADER = '# Managed by hostnet.vif (Ansible): edits here are overwritten.\n'
 DEFAULT_DIR = '/etc/systemd/network'

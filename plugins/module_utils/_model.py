@@ -15,7 +15,7 @@ import grp
 import pwd
 import re
 
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 
 IFNAMSIZ = 16
 MIN_MTU = 68

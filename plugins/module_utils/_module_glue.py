@@ -13,10 +13,10 @@ import sys
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import StopSignals
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
-from ansible_collections.hostnet.vif.plugins.module_utils.pipeline import run as run_pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run as run_pipeline
 
 _PER_LINK = dict(
     name=dict(type='str'),

@@ -38,8 +38,8 @@ import struct
 import time
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils.apply import StopSignals
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
 
 ETHERTYPE = 0x88B5  # IEEE Std 802 local experimental EtherType 1
 HELPER_NAME = b'hvif-probe'  # process name (comm) of the helpers, for people reading ps

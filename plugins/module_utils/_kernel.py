@@ -21,10 +21,10 @@ import stat
 import struct
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse
-from ansible_collections.hostnet.vif.plugins.module_utils import nofollow
+from ansible_collections.hostnet.vif.plugins.module_utils import _nofollow as nofollow
 from ansible_collections.hostnet.vif.plugins.module_utils._compat import check_pyroute2, open_in_netns
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid, kernel_error
-from ansible_collections.hostnet.vif.plugins.module_utils.model import PCI_ADDRESS_RE, check_name, check_netns_name
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid, kernel_error
+from ansible_collections.hostnet.vif.plugins.module_utils._model import PCI_ADDRESS_RE, check_name, check_netns_name
 
 try:
     from pyroute2 import IPRoute

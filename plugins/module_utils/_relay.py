@@ -18,11 +18,11 @@ import shutil
 import subprocess
 import time
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils import probe
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError, invalid
-from ansible_collections.hostnet.vif.plugins.module_utils import model
-from ansible_collections.hostnet.vif.plugins.module_utils.model import check_ifname, to_bool
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _probe as probe
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
+from ansible_collections.hostnet.vif.plugins.module_utils import _model as model
+from ansible_collections.hostnet.vif.plugins.module_utils._model import check_ifname, to_bool
 
 EXPECTS = ('required', 'forbidden', 'any')
 METHODS = ('probe', 'lldp', 'auto')

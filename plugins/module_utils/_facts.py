@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 
 REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'mac', 'mtu', 'admin_state', 'nopromisc', 'source_macs')
 KINDS = ('macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov')

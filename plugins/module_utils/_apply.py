@@ -22,9 +22,9 @@ import time
 from typing import Callable, Optional
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _runtime
-from ansible_collections.hostnet.vif.plugins.module_utils import kernel as kern
-from ansible_collections.hostnet.vif.plugins.module_utils import persist
-from ansible_collections.hostnet.vif.plugins.module_utils.errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
+from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
+from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 LOCK_PATH = _runtime.RUN_DIR + '/lock'
 # After a stop signal, how long the run may take to finish its step and undo before it gives up.
