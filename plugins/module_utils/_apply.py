@@ -297,6 +297,8 @@ class Context:
 
 def describe_add(link):
     words = ['ip link add link %s name %s type %s mode %s' % (link['lower'], link['name'], link['kind'], link['mode'])]
+    if link.get('flag'):  # ipvlan/ipvtap: bridge, private or vepa
+        words.append(link['flag'])
     if link.get('nopromisc'):
         words.append('nopromisc')
     if link.get('mac'):
@@ -312,7 +314,7 @@ def describe_add(link):
 
 
 class AddLink:
-    """Create a macvlan/macvtap. ``link`` holds the attributes to create it with."""
+    """Create a macvlan/macvtap/ipvlan/ipvtap. ``link`` holds the attributes to create it with."""
 
     verb = 'add'
 
@@ -327,6 +329,9 @@ class AddLink:
     def do(self, ctx):
         link = self.link
         lower_index = ctx.index_of(link['lower'])
+        if link['kind'] in kern.IPVL_KINDS:
+            ctx.kernel.add_ipvl(self.describe(), link, lower_index, index=link.get('restore_index'))
+            return
         ctx.kernel.add_macv(self.describe(), link['kind'], link['name'], lower_index, link['mode'],
                             mac=link.get('mac'), mtu=link.get('mtu'), nopromisc=link.get('nopromisc'),
                             source_macs=link.get('source_macs'), admin_state=link.get('admin_state'),
@@ -336,7 +341,7 @@ class AddLink:
         index = ctx.kernel.find_index(self.obj)
         if index is not None:
             ctx.kernel.delete('undo: ip link del %s' % self.obj, self.obj, index)
-        if self.link['kind'] == 'macvtap':
+        if self.link['kind'] in kern.CHARDEV_KINDS:
             kern.remove_private_node(ctx.netns, self.obj)
 
 
@@ -379,7 +384,7 @@ class AddLinks:
         elif mine:
             DeleteLinks(mine)._delete_by_group(_GroupContext(ctx.kernel, existing))
         for add in self.adds:
-            if add.link['kind'] == 'macvtap':
+            if add.link['kind'] in kern.CHARDEV_KINDS:
                 kern.remove_private_node(ctx.netns, add.obj)
 
     def undo(self, ctx):
@@ -444,7 +449,7 @@ class DeleteLinks:
         else:
             self._delete_by_group(ctx)
         for link in self.links:
-            if link['kind'] == 'macvtap':
+            if link['kind'] in kern.CHARDEV_KINDS:
                 kern.remove_private_node(ctx.netns, link['name'])
 
     def _delete_by_group(self, ctx):
@@ -474,7 +479,7 @@ class DeleteLinks:
             AddLink(dict(link, restore_index=link['index'])).do(ctx)
             if link.get('group'):
                 ctx.kernel.set_group('undo', link['name'], ctx.kernel.index_of(link['name']), link['group'])
-            if link['kind'] == 'macvtap' and link.get('device'):
+            if link['kind'] in kern.CHARDEV_KINDS and link.get('device'):
                 dev = link['device']
                 SetDeviceOwner(link['name'], dev.get('uid'), dev.get('gid'), dev.get('mode')).do(ctx)
 
@@ -494,6 +499,8 @@ class ChangeLink:
         parts = []
         simple = []
         for field, (_old, new) in sorted(self.changes.items()):
+            if field in ('mode', 'flag') and kind in kern.IPVL_KINDS:
+                continue  # one line below: ip sets the two together
             if field == 'mode':
                 simple.append('type %s mode %s' % (kind, new))
             elif field == 'mac':
@@ -507,6 +514,9 @@ class ChangeLink:
                 parts.append('ip link set %s type %s macaddr %s' % (self.obj, kind, macs))
         if simple:
             parts.insert(0, 'ip link set %s %s' % (self.obj, ' '.join(simple)))
+        if kind in kern.IPVL_KINDS and ('mode' in self.changes or 'flag' in self.changes):
+            mode, flag = (self.changes.get(f, (None, self.link.get(f)))[1] for f in ('mode', 'flag'))
+            parts.insert(0, 'ip link set %s type %s mode %s %s' % (self.obj, kind, mode, flag))
         return '; '.join(parts)
 
     def _apply(self, ctx, which):
@@ -514,7 +524,9 @@ class ChangeLink:
         kernel = ctx.kernel
         index = kernel.index_of(self.obj)
         what = self.describe() if which == 1 else 'undo: ' + self.describe()
-        if 'mode' in values:
+        if self.link['kind'] in kern.IPVL_KINDS and ('mode' in values or 'flag' in values):
+            kernel.set_ipvl(what, self.link['kind'], index, mode=values.get('mode'), flag=values.get('flag'))
+        elif 'mode' in values:
             kernel.set_macv(what, self.link['kind'], self.obj, index, mode=values['mode'])
         if 'source_macs' in values:
             kernel.set_source_macs(what, self.link['kind'], self.obj, index, values['source_macs'] or [])

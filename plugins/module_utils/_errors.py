@@ -64,6 +64,14 @@ _SENTENCES = {
                              "MTU above the lower device's"),
     ('set', _errno.EINVAL): ("the kernel refused the change: the mode cannot change to or from passthru in "
                              "place, and the MTU cannot exceed the lower device's"),
+    ('ipvl-add', _errno.EOPNOTSUPP): ("the kernel has no ipvlan/ipvtap driver (kind ipvlan or ipvtap unknown to it): "
+                                      "load it (modprobe ipvlan; modprobe ipvtap) or use a kernel built with "
+                                      "CONFIG_IPVLAN/CONFIG_IPVTAP"),
+    ('ipvl-add', _errno.EBUSY): ("the lower device cannot take an ipvlan port: it carries macvlan/macvtap links, "
+                                 "is a port of a bridge or bond, or another driver holds its receive path"),
+    ('ipvl-add', _errno.EINVAL): ("the kernel refused the link: typical causes are an MTU above the lower device's, "
+                                  "or a lower device that cannot carry ipvlan"),
+    ('ipvl-set', _errno.EINVAL): "the kernel refused the change: the MTU cannot exceed the lower device's",
     ('hairpin', _errno.EOPNOTSUPP): "the device is not a port of a Linux bridge",
     ('numvfs', _errno.ERANGE): "the count is above what the device supports (sriov_totalvfs)",
     ('numvfs', _errno.EBUSY): ("VFs exist: a different non-zero count must go through 0, which destroys them all "

@@ -16,14 +16,16 @@ __metaclass__ = type
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 
 REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'mac', 'mtu', 'admin_state', 'nopromisc', 'source_macs')
-KINDS = ('macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov')
+KINDS = ('macvlan', 'macvtap', 'ipvlan', 'ipvtap', 'tap', 'bridge_port', 'sriov')
+# ipvlan/ipvtap have no MAC of their own nor macvlan's flags, and have a flag (bridge, private, vepa)
+IPVL_REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'flag', 'mac', 'mtu', 'admin_state')
 
 
 def device_state(netns, links, names, create=False):
-    """Character-device facts of macvtaps by name: path, major, minor, uid, gid, mode. Only with
+    """Character-device facts of macvtaps and ipvtaps by name: path, major, minor, uid, gid, mode. Only with
     ``create`` is a missing private node made (never in check mode or for vif_info); without it a
     link whose node does not exist has path None."""
-    names = [n for n in names if n in links and links[n]['kind'] == 'macvtap']
+    names = [n for n in names if n in links and links[n]['kind'] in kern.CHARDEV_KINDS]
     out = {}
     for name, dev in kern.macvtap_chardevs(netns, names).items():
         path = kern.chardev_node(netns, name, links[name]['index'], dev['major'], dev['minor'], create=create)
@@ -35,11 +37,11 @@ def device_state(netns, links, names, create=False):
 
 
 def report_link(link, netns, device=None):
-    """A macvlan/macvtap link as modules and vif_info return it."""
-    out = dict((k, link.get(k)) for k in REPORTED)
+    """A macvlan/macvtap/ipvlan/ipvtap link as modules and vif_info return it."""
+    out = dict((k, link.get(k)) for k in (IPVL_REPORTED if link.get('kind') in kern.IPVL_KINDS else REPORTED))
     out['netns'] = netns
     out['oper_state'] = link.get('oper_state')
-    if link.get('kind') == 'macvtap':
+    if link.get('kind') in kern.CHARDEV_KINDS:
         dev = device or link.get('device') or {}
         out['device'] = {
             'path': dev.get('path'),
@@ -61,10 +63,10 @@ def report_tap(link, netns):
 def gather(kernel, netns, kinds=KINDS, lower=None):
     """Everything vif_info reports for one namespace."""
     links = kernel.dump_links()
-    macv = [lk for lk in links.values() if lk['kind'] in kern.MACV_KINDS and lk['kind'] in kinds
+    macv = [lk for lk in links.values() if lk['kind'] in kern.MACV_KINDS + kern.IPVL_KINDS and lk['kind'] in kinds
             and (lower is None or lk.get('lower') == lower)]
     facts = {'netns': netns}
-    tap_names = [lk['name'] for lk in macv if lk['kind'] == 'macvtap']
+    tap_names = [lk['name'] for lk in macv if lk['kind'] in kern.CHARDEV_KINDS]
     devices = device_state(netns, links, tap_names, create=False) if tap_names else {}
     facts['links'] = [report_link(lk, netns, devices.get(lk['name'])) for lk in sorted(macv, key=_by_name)]
     lowers: dict = {}

@@ -57,6 +57,8 @@ ARPHRD_ETHER = 1
 # kernel layer's names for them and their constants stay here.
 IFF_UP = _linkparse.IFF_UP
 MACV_KINDS = _linkparse.MACV_KINDS
+IPVL_KINDS = _linkparse.IPVL_KINDS
+CHARDEV_KINDS = _linkparse.CHARDEV_KINDS
 VF_LINK_STATES = _linkparse.VF_LINK_STATES
 VLAN_PROTOS = _linkparse.VLAN_PROTOS
 parse_link = _linkparse.parse_link
@@ -149,8 +151,8 @@ def _mount(source, target, fstype, flags):
 
 def _read_macvtap_sysfs(sysfs, names):
     found = {}
-    for name in names:
-        base = os.path.join(sysfs, 'class', 'net', name, 'macvtap')
+    for name, driver in ((n, d) for n in names for d in TAP_DRIVERS):
+        base = os.path.join(sysfs, 'class', 'net', name, driver)  # .../ipvtap/tapN for an ipvtap
         try:
             entries = os.listdir(base)
         except OSError:
@@ -279,7 +281,7 @@ def tuntap_persist(name, flags, uid=None, gid=None, index=None):
 
 
 def macvtap_chardevs(netns, names):
-    """major:minor of each macvtap's character device, read from sysfs of the link's namespace
+    """major:minor of each macvtap's (or ipvtap's) character device, read from sysfs of the link's namespace
     (ifindex, and so /dev/tapN, is per namespace; the device number is not)."""
     names = list(names)
     if not names:
@@ -586,6 +588,9 @@ IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 IFLA_MACVLAN_MODE, IFLA_MACVLAN_FLAGS = 1, 2  # the same numbers for macvtap
 MACVLAN_MODES = {'private': 1, 'vepa': 2, 'bridge': 4, 'passthru': 8, 'source': 16}
 MACVLAN_FLAG_NOPROMISC = 1
+IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = _linkparse.IFLA_IPVLAN_MODE, _linkparse.IFLA_IPVLAN_FLAGS
+IPVLAN_MODES = dict((name, value) for value, name in _linkparse.IPVLAN_MODES.items())
+IPVLAN_FLAGS = dict((name, value) for value, name in _linkparse.IPVLAN_FLAGS.items())
 
 
 def _nla(kind, payload):
@@ -613,6 +618,33 @@ def macv_newlink_body(link):
     if link.get('mtu'):
         attrs.append((IFLA_MTU, struct.pack('I', link['mtu'])))
     return newlink_bytes(0, attrs, up=link.get('admin_state') == 'up')
+
+
+def ipvl_linkinfo(kind, mode=None, flag=None):
+    """IFLA_LINKINFO of an ipvlan/ipvtap: kind, and IFLA_IPVLAN_MODE / IFLA_IPVLAN_FLAGS (u16 each) where given.
+    Encoded here, not by pyroute2: 0.7.2 to 0.9.7 know no IFLA_IPVLAN_FLAGS and no ipvtap kind, and drop
+    what they do not know without a word."""
+    data = b''
+    if mode is not None:
+        data += _nla(IFLA_IPVLAN_MODE, struct.pack('H', IPVLAN_MODES[mode]))
+    if flag is not None:
+        data += _nla(IFLA_IPVLAN_FLAGS, struct.pack('H', IPVLAN_FLAGS[flag]))
+    return _nla(IFLA_INFO_KIND, kind.encode('ascii') + b'\0') + (_nla(IFLA_INFO_DATA, data) if data else b'')
+
+
+def ipvl_newlink_body(link, index=0):
+    """The RTM_NEWLINK body that creates an ipvlan/ipvtap: name, lower, kind, mode, flag, and optionally
+    MTU and IFF_UP (no MAC: an ipvlan has its lower device's). ``index``: the ifindex asked for (undo)."""
+    attrs = [(IFLA_IFNAME, link['name'].encode('ascii') + b'\0'), (IFLA_LINK, struct.pack('I', link['lower_index'])),
+             (IFLA_LINKINFO, ipvl_linkinfo(link['kind'], link['mode'], link.get('flag') or 'bridge'))]
+    if link.get('mtu'):
+        attrs.append((IFLA_MTU, struct.pack('I', link['mtu'])))
+    return newlink_bytes(index or 0, attrs, up=link.get('admin_state') == 'up')
+
+
+def newlink_body(link):
+    """The create request of a link of a batch, by its kind."""
+    return ipvl_newlink_body(link) if link['kind'] in IPVL_KINDS else macv_newlink_body(link)
 
 
 class Kernel:
@@ -713,10 +745,28 @@ class Kernel:
         return msg
 
     def add_macv_many(self, what, links):
-        """Create many macvlan/macvtap links (no source list, no passthru MAC) in one batch.
-        Each link dict: name, kind, lower_index, mode, mac, mtu, nopromisc, admin_state."""
-        self._batch(what, 'add', [self._encoded_newlink(NLM_F_CREATE | NLM_F_EXCL, macv_newlink_body(link))
-                                  for link in links])
+        """Create many macvlan/macvtap/ipvlan/ipvtap links (no source list, no passthru MAC) in one batch.
+        Each link dict: name, kind, lower_index, mode, mac, mtu, nopromisc, flag, admin_state."""
+        operation = 'ipvl-add' if any(link['kind'] in IPVL_KINDS for link in links) else 'add'
+        self._batch(what, operation, [self._encoded_newlink(NLM_F_CREATE | NLM_F_EXCL, newlink_body(link))
+                                      for link in links])
+
+    def add_ipvl(self, what, link, lower_index, index=None):
+        """Create one ipvlan/ipvtap (``link``: name, kind, mode, flag, mtu, admin_state); ``index``: the
+        ifindex asked for (undo restores it)."""
+        body = ipvl_newlink_body(dict(link, lower_index=lower_index), index)
+        try:
+            self._batch(what, 'ipvl-add', [self._encoded_newlink(NLM_F_CREATE | NLM_F_EXCL, body)])
+        except VifError as exc:
+            exc.obj = link['name']
+            raise
+
+    def set_ipvl(self, what, kind, index, mode=None, flag=None):
+        """Change an ipvlan/ipvtap's mode and/or flag in place (RTM_NEWLINK without NLM_F_CREATE: the
+        kernel's changelink). Both belong to the lower device's ipvlan port: every ipvlan/ipvtap on that
+        lower device takes them."""
+        body = newlink_bytes(index, [(IFLA_LINKINFO, ipvl_linkinfo(kind, mode, flag))])
+        self._batch(what, 'ipvl-set', [self._encoded_newlink(0, body)])
 
     def set_group_many(self, what, indexes, group):
         marks = [newlink_bytes(index, [(IFLA_GROUP, struct.pack('I', group))]) for index in indexes]

@@ -7,7 +7,7 @@ pyroute2's decoder makes Python objects of every attribute of every link (~0.3 m
 a 1,000-link dump). The lean parsers here read the kernel's bytes directly and decode only what the
 engine uses: the ifinfomsg header, name, MAC, MTUs, operstate, group, promiscuity, master, lower
 device and its netnsid, the link kind with, per kind, macvlan/macvtap mode, flags and source list,
-tun/tap data, bridge-port hairpin, and for SR-IOV PFs the VF info list.
+ipvlan/ipvtap mode and flag, tun/tap data, bridge-port hairpin, and for SR-IOV PFs the VF info list.
 
 They run inside pyroute2's own request machinery, through its per-request parser hook, chosen per
 session class by a feature check (``request_style``), never by version number:
@@ -54,6 +54,8 @@ IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 IFF_LOWER_UP = 0x10000
 MACV_KINDS = ('macvlan', 'macvtap')
+IPVL_KINDS = ('ipvlan', 'ipvtap')
+CHARDEV_KINDS = ('macvtap', 'ipvtap')  # links with a character device /dev/tapN
 RTEXT_FILTER_VF = 1
 
 # -- reading pyroute2's full decode ---------------------------------------------------------------
@@ -124,12 +126,35 @@ def parse_link(msg):
         link['mode'] = data.get(prefix + 'MODE')
         link['nopromisc'] = data.get(prefix + 'FLAGS') == 'nopromisc'
         link['source_macs'] = _macaddr_list(data_attr)
+    if kind in IPVL_KINDS:
+        try:
+            link.update(_ipvl_data(_raw_payload(info.get('IFLA_INFO_DATA'))))
+        except (LinkParseError, ValueError):  # unreadable: the read-back reports mode/flag None
+            link.update({'mode': None, 'flag': None})
     if kind == 'tun':
         link['tun'] = _tun_data(_nested(info.get('IFLA_INFO_DATA')))
     slave = _nested(info.get('IFLA_INFO_SLAVE_DATA'))
     if info.get('IFLA_INFO_SLAVE_KIND') == 'bridge':
         link['hairpin'] = bool(slave.get('IFLA_BRPORT_MODE'))
     return link
+
+
+def _raw_payload(value):
+    """The bytes of an attribute's payload whatever pyroute2 made of it: pyroute2 0.7.2 to 0.9.7 decode
+    ipvlan's data with IFLA_IPVLAN_MODE only (flags become 'UNKNOWN') and ipvtap's as a hex string."""
+    if value is None:
+        return b''
+    if isinstance(value, str):
+        return bytes.fromhex(value.replace(':', ''))
+    buf, offset, length = getattr(value, 'data', None), getattr(value, 'offset', None), getattr(value, 'length', None)
+    if buf is None or offset is None or not length:
+        return b''
+    return bytes(buf[offset + 4:offset + length])
+
+
+def _ipvl_data(payload):
+    """mode and flag of an ipvlan/ipvtap from its IFLA_INFO_DATA payload (the lean parser's reading)."""
+    return _lean_ipvl(payload, (0, len(payload)) if payload else None)
 
 
 def _tun_data(data):
@@ -227,6 +252,10 @@ _LINK_WANTED = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_M
                           IFLA_LINKINFO, IFLA_GROUP, IFLA_PROMISCUITY, IFLA_LINK_NETNSID, IFLA_MAX_MTU))
 # RFC 2863 operstates, as pyroute2 names them
 _OPER_STATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
+IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = 1, 2
+# include/uapi/linux/if_link.h: the ipvlan modes; flags 0 is bridge (the kernel's default)
+IPVLAN_MODES: dict = {0: 'l2', 1: 'l3', 2: 'l3s'}
+IPVLAN_FLAGS: dict = {0: 'bridge', 1: 'private', 2: 'vepa'}  # IPVLAN_F_PRIVATE, IPVLAN_F_VEPA
 # pyroute2's names for macvlan modes and flags (a value it has no name for stays a number)
 _MACV_MODES: dict = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
 _MACV_FLAGS: dict = {0: 'none', 1: 'nopromisc'}
@@ -333,6 +362,8 @@ def lean_link(data, offset, length):
     kind_data = info.get(IFLA_INFO_DATA)
     if kind in MACV_KINDS:
         link.update(_lean_macv(data, kind_data))
+    if kind in IPVL_KINDS:
+        link.update(_lean_ipvl(data, kind_data))
     if kind == 'tun':
         link['tun'] = _lean_tun(data, kind_data)
     if IFLA_INFO_SLAVE_KIND in info and _string(data, info[IFLA_INFO_SLAVE_KIND]) == 'bridge':
@@ -355,6 +386,15 @@ def _lean_macv(data, span):
                          if kind == IFLA_MACVLAN_MACADDR)
     return {'mode': _MACV_MODES.get(mode, mode), 'nopromisc': _MACV_FLAGS.get(flags, flags) == 'nopromisc',
             'source_macs': sources}
+
+
+def _lean_ipvl(data, span):
+    """mode and flag of an ipvlan/ipvtap (u16 each; a value with no name stays a number). Both are the
+    lower device's (the kernel keeps them per ipvlan port: every ipvlan/ipvtap on a lower shares them)."""
+    found = _first(data, span[0], span[1], (IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS)) if span else {}
+    mode = _value(data, found[IFLA_IPVLAN_MODE], _U16) if IFLA_IPVLAN_MODE in found else None
+    flags = _value(data, found[IFLA_IPVLAN_FLAGS], _U16) if IFLA_IPVLAN_FLAGS in found else None
+    return {'mode': IPVLAN_MODES.get(mode, mode), 'flag': IPVLAN_FLAGS.get(flags, flags)}
 
 
 def _lean_tun(data, span):

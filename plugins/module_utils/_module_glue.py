@@ -80,7 +80,7 @@ def tap_argument_spec():
 
 
 def info_argument_spec():
-    kinds = ['macvlan', 'macvtap', 'tap', 'bridge_port', 'sriov']
+    kinds = ['macvlan', 'macvtap', 'ipvlan', 'ipvtap', 'tap', 'bridge_port', 'sriov']
     # lock_timeout too, so module_defaults for the collection's action group fits every module
     # (the reflective_relay probe takes the host lock).
     spec = dict(_TASK)

@@ -22,7 +22,7 @@ import gc
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock, apply_and_verify_plan
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_seconds
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, info, macv, relay, sriov, tap
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, info, ipvl, macv, relay, sriov, tap
 
 
 def render_diff(plan, netns, describe):
@@ -96,6 +96,11 @@ def run(handler, params, check_mode=False, diff=False):
 def run_links(params, kind, check_mode=False, diff=False):
     """hostnet.vif.macvlan / hostnet.vif.macvtap."""
     return run(macv.HANDLERS[kind], params, check_mode, diff)
+
+
+def run_ipvl(params, kind, check_mode=False, diff=False):
+    """hostnet.vif.ipvlan / hostnet.vif.ipvtap."""
+    return run(ipvl.HANDLERS[kind], params, check_mode, diff)
 
 
 def run_hairpin(params, check_mode=False, diff=False):

@@ -9,15 +9,17 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: vif_info
-short_description: Facts about a host's virtual NICs - macvlan, macvtap, tap, bridge-port hairpin, SR-IOV
+short_description: Facts about a host's virtual NICs - macvlan, macvtap, ipvlan, ipvtap, tap, bridge ports, SR-IOV
 version_added: 0.1.0
 description:
-  - Reports, for one network namespace, every macvlan and macvtap link (with the macvtap character device),
+  - Reports, for one network namespace, every macvlan, macvtap, ipvlan and ipvtap link (with the macvtap or
+    ipvtap character device),
     every tun/tap device, every Linux bridge port with its hairpin state, every SR-IOV physical function
     visible in sysfs with its virtual functions, and per lower device the links that sit on it and their modes.
   - Changes nothing. One netlink dump per namespace, sysfs read inside the namespace, and one extended
     netlink get per SR-IOV physical function (for the per-VF settings).
-  - The link records are the same ones M(hostnet.vif.macvlan) and M(hostnet.vif.macvtap) return, read by the
+  - The link records are the same ones M(hostnet.vif.macvlan), M(hostnet.vif.macvtap), M(hostnet.vif.ipvlan) and
+    M(hostnet.vif.ipvtap) return, read by the
     same code, so what this module reports is what those modules take as the current state.
 author:
   - hostnet.vif contributors (@hostnet)
@@ -26,10 +28,10 @@ options:
     description: What to report. Sections not asked for are returned empty.
     type: list
     elements: str
-    choices: [macvlan, macvtap, tap, bridge_port, sriov]
-    default: [macvlan, macvtap, tap, bridge_port, sriov]
+    choices: [macvlan, macvtap, ipvlan, ipvtap, tap, bridge_port, sriov]
+    default: [macvlan, macvtap, ipvlan, ipvtap, tap, bridge_port, sriov]
   lower:
-    description: Only macvlan/macvtap links on this lower device (and only it under RV(vif.lowers)).
+    description: Only macvlan/macvtap/ipvlan/ipvtap links on this lower device (and only it under RV(vif.lowers)).
     type: str
   reflective_relay:
     description:
@@ -118,7 +120,10 @@ vif:
       returned: always
       sample: tenant-a
     links:
-      description: macvlan and macvtap links, sorted by name; the records M(hostnet.vif.macvlan) returns.
+      description: >-
+        macvlan, macvtap, ipvlan and ipvtap links, sorted by name; the records M(hostnet.vif.macvlan) (and
+        M(hostnet.vif.ipvlan) for ipvlan and ipvtap links, which have O(hostnet.vif.ipvlan#module:flag) and no
+        nopromisc or source_macs) returns.
       type: list
       elements: dict
       returned: always
@@ -127,14 +132,19 @@ vif:
            mac: "02:00:00:00:01:00", mtu: 1500, admin_state: up, oper_state: up, netns: null}
       contains:
         name: {description: Interface name., type: str, returned: always, sample: mv0}
-        kind: {description: "V(macvlan) or V(macvtap).", type: str, returned: always, sample: macvlan}
+        kind: {description: "V(macvlan), V(macvtap), V(ipvlan) or V(ipvtap).", type: str, returned: always,
+               sample: macvlan}
         index: {description: Interface index in its namespace., type: int, returned: always, sample: 7}
         lower: {description: "Lower device (null when it is in another namespace).", type: str, returned: always,
                 sample: eth1}
-        mode: {description: "vepa, bridge, private, passthru or source.", type: str, returned: always, sample: vepa}
-        nopromisc: {description: The passthru nopromisc flag., type: bool, returned: always, sample: false}
+        mode: {description: "vepa, bridge, private, passthru or source; for ipvlan/ipvtap l2, l3 or l3s.", type: str,
+               returned: always, sample: vepa}
+        flag: {description: "ipvlan/ipvtap only: bridge, private or vepa.", type: str,
+               returned: for ipvlan and ipvtap links, sample: bridge}
+        nopromisc: {description: The passthru nopromisc flag., type: bool, returned: for macvlan and macvtap links,
+                    sample: false}
         source_macs: {description: "Allowed source MACs (mode source; empty in the other modes).", type: list,
-                      elements: str, returned: always, sample: ["02:00:00:00:aa:01"]}
+                      elements: str, returned: for macvlan and macvtap links, sample: ["02:00:00:00:aa:01"]}
         mac: {description: MAC address., type: str, returned: always, sample: "02:00:00:00:01:00"}
         mtu: {description: MTU., type: int, returned: always, sample: 1500}
         admin_state: {description: "V(up) or V(down).", type: str, returned: always, sample: up}
@@ -142,14 +152,14 @@ vif:
                      type: str, returned: always, sample: up}
         netns: {description: Namespace., type: str, returned: always, sample: null}
         device:
-          description: "macvtap only: the character device (path, major_minor, owner, group, mode)."
+          description: "macvtap and ipvtap only: the character device (path, major_minor, owner, group, mode)."
           type: dict
-          returned: for macvtap links
+          returned: for macvtap and ipvtap links
           sample: {path: /dev/tap9, major_minor: "246:1", owner: 64055, group: 104, mode: "0660"}
     lowers:
       description: >-
-        Per lower device, the macvlan/macvtap links on it (name, kind, mode), their modes, and whether one
-        is passthru.
+        Per lower device, the macvlan/macvtap/ipvlan/ipvtap links on it (name, kind, mode), their modes, and
+        whether one is passthru.
       type: dict
       returned: always
       sample:

@@ -18,10 +18,10 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _model as model, _module_glue as module_glue, _pipeline as pipeline, _relay as relay
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov as sriov_kind, tap as tap_kind
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import ipvl, macv, sriov as sriov_kind, tap as tap_kind
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
-    hairpin, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
+    hairpin, ipvlan, ipvtap, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
 
 HOSTILE = [
     {'a': 1}, ['x'], 2.5, True,                               # wrong types
@@ -49,6 +49,8 @@ MODULES = {
                 {'links': {'name': 'mv0', 'lower': 'eth1'}}),
     'macvtap': (macvtap, {'name': 'mt0', 'lower': 'eth1'},
                 {'links': {'name': 'mt0', 'lower': 'eth1'}}),
+    'ipvlan': (ipvlan, {'name': 'iv0', 'lower': 'eth1'}, {'links': {'name': 'iv0', 'lower': 'eth1'}}),
+    'ipvtap': (ipvtap, {'name': 'it0', 'lower': 'eth1'}, {'links': {'name': 'it0', 'lower': 'eth1'}}),
     'tap': (tap, {'name': 'vt0'}, {'taps': {'name': 'vt0'}}),
     'hairpin': (hairpin, {'name': 'swp1'}, {'ports': {'name': 'swp1'}}),
     'sriov': (sriov, {'pf': 'eth5'}, {'pfs': {'pf': 'eth5'}, 'vfs': {'vf': 0, 'vlan': 5}}),
@@ -59,6 +61,8 @@ MODULES = {
 ENTRY_FIELDS = {
     ('macvlan', 'links'): macv.LINK_FIELDS,
     ('macvtap', 'links'): macv.LINK_FIELDS + macv.DEVICE_FIELDS,
+    ('ipvlan', 'links'): ipvl.LINK_FIELDS,
+    ('ipvtap', 'links'): ipvl.LINK_FIELDS + ipvl.DEVICE_FIELDS,
     ('tap', 'taps'): tap_kind.TAP_FIELDS,
     ('hairpin', 'ports'): ('name', 'hairpin'),
     ('sriov', 'pfs'): sriov_kind.SRIOV_FIELDS,
@@ -150,7 +154,7 @@ def _arguments(name, path, value):
 
 
 # AnsibleModule's own refusal of a list entry that is not a dictionary, before the module runs: its
-# message does not say which option (hairpin's ports is typed as a list of dictionaries).
+# message does not say which option (lists whose entries have options= are typed as lists of dictionaries).
 ANSIBLE_DICT_REFUSAL = 'dictionary requested, could not parse JSON or key=value'
 
 
@@ -186,7 +190,8 @@ def test_a_hostile_value_fails_naming_its_option_and_never_reaches_the_kernel_as
     leaf = path[-1] if isinstance(path[-1], str) else path[0]
     assert out.get('failed') is True, out
     if out['msg'] == ANSIBLE_DICT_REFUSAL:
-        assert name == 'hairpin' and path[0] == 'ports' and 'params' not in seen
+        # only where the list has typed entries (options=): hairpin's ports, ipvlan's and ipvtap's links
+        assert module_spec(module)[path[0]].get('options') is not None and 'params' not in seen
         return
     assert leaf in out['msg'], out['msg']
     assert 'Traceback' not in out['msg'] and 'unexpected' not in out['msg'].lower() and 'exception' not in out, out
