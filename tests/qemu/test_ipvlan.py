@@ -270,3 +270,39 @@ def test_vif_info_and_both_decoders_read_ipvlan_and_ipvtap(ns, monkeypatch):
               % (os.path.join(REPO, '.venv', 'collections'), ns))
     out = subprocess.run(['/usr/bin/python3', '-c', script], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == {'iv0': ['ipvlan', 'l3s', 'vepa'], 'it0': ['ipvtap', 'l3s', 'vepa']}
+
+
+PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - hostnet.vif.ipvtap: {{name: it0, lower: v0, mode: l2, flag: private, device_mode: "0660", netns: {netns}}}
+      register: first
+    - hostnet.vif.ipvtap: {{name: it0, lower: v0, mode: l2, flag: private, device_mode: "0660", netns: {netns}}}
+      register: second
+    - ansible.builtin.copy:
+        content: "{{{{ {{'first': first, 'second': second}} | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+'''
+
+
+def test_through_ansible_playbook(ns, tmp_path):
+    """The module as Ansible runs it (AnsibleModule, its argument spec, JSON in and out), in the guest:
+    ansible-playbook from the virtualenv, its temporary files on the guest's tmpfs."""
+    out, play = tmp_path / 'results.json', tmp_path / 'play.yml'
+    play.write_text(PLAY.format(netns=ns, out=out))
+    home = str(tmp_path)
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), HOME=home,
+               ANSIBLE_LOCAL_TEMP=os.path.join(home, 'local'), ANSIBLE_REMOTE_TEMP=os.path.join(home, 'remote'),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.venv', 'collections'))
+    python = os.path.join(REPO, '.venv', 'bin', 'python')
+    done = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                           '-e', 'ansible_python_interpreter=%s' % python, str(play)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results['first']['changed'] is True and results['second']['changed'] is False
+    link = results['second']['links'][0]
+    assert (link['kind'], link['mode'], link['flag'], link['device']['mode']) == ('ipvtap', 'l2', 'private', '0660')
+    assert ipvl_of(ns, 'it0') == ('ipvtap', 'l2', 'private')
