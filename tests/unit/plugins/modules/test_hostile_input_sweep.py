@@ -17,7 +17,13 @@ import math
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _model as model, _module_glue as module_glue, _pipeline as pipeline, _relay as relay
+from ansible_collections.hostnet.vif.plugins.module_utils import (
+    _kernel as kernel,
+    _model as model,
+    _module_glue as module_glue,
+    _pipeline as pipeline,
+    _relay as relay,
+)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sriov as sriov_kind, tap as tap_kind
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.modules import (
