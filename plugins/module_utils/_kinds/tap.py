@@ -107,14 +107,14 @@ def _tap_spec(entry, position):
     if mode not in (None, 'tap', 'tun'):
         raise invalid('mode', mode, "expected tap (Ethernet frames) or tun (IP packets)", name)
     spec['mode'] = mode
-    spec['owner'] = resolve_user(entry.get('owner'), name)
-    spec['group'] = resolve_group(entry.get('group'), name)
+    spec['owner'] = resolve_user(entry.get('owner'), 'owner', name)
+    spec['group'] = resolve_group(entry.get('group'), 'group', name)
     for flag in TAP_FLAGS:
         spec[flag] = None if entry.get(flag) is None else to_bool(entry.get(flag), flag, name)
     if mode == 'tun' and entry.get('mac'):
         raise invalid('mac', entry['mac'], "a tun device carries IP packets and has no MAC address", name)
     spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
-    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
+    spec['mtu'] = check_mtu(entry['mtu'], 'mtu', name) if entry.get('mtu') is not None else None
     bridge = entry.get('bridge')
     spec['bridge'] = None if bridge is None else (check_ifname(bridge, 'bridge', name) if bridge else '')
     if mode == 'tun' and spec['bridge']:
