@@ -18,7 +18,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run as run_pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, tap
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import argument_spec
 
 _TASK = dict(
@@ -47,15 +47,8 @@ def hairpin_argument_spec():
 
 
 def tap_argument_spec():
-    # mode and the flags have no default: omitted means "as it is" for an existing device (model._tap_spec)
-    per_tap = dict(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent'], default='present'),
-                   mode=dict(type='str', choices=['tap', 'tun']), owner=dict(type='str'), group=dict(type='str'),
-                   multi_queue=dict(type='bool'), vnet_hdr=dict(type='bool'), packet_info=dict(type='bool'),
-                   bridge=dict(type='str'), mtu=dict(type='int'), mac=dict(type='str'),
-                   admin_state=dict(type='str', choices=['up', 'down'], default='up'))
-    spec = dict(per_tap)
+    spec = argument_spec(tap.TAP_FIELDS, 'taps')
     spec.update(_TASK)
-    spec['taps'] = dict(type='list', elements='dict')
     return spec
 
 

@@ -29,7 +29,7 @@ def _source_macs(value, field, obj):
 
 # The options of a link (top level, and the keys of a links: entry). The default mode vepa is the
 # kernel's own default for macvlan and macvtap.
-LINK = (
+LINK_FIELDS = (
     Field('name', check=check_ifname, per_entry=True),
     Field('lower', check=check_ifname, change=RECREATE),
     Field('mode', choices=MODES, default='vepa', change=IN_PLACE),  # to or from passthru: recreate_reason
@@ -41,14 +41,14 @@ LINK = (
     Field('nopromisc', type='bool', default=False, change=RECREATE),
 )
 # A macvtap's character device /dev/tapN; not managed where None.
-DEVICE = (
+DEVICE_FIELDS = (
     Field('owner', check=resolve_user, change=IN_PLACE),
     Field('group', check=resolve_group, change=IN_PLACE),
     Field('device_mode', type='raw', check=normalise_file_mode, change=IN_PLACE),
 )
-VERIFIED = ('kind',) + names(LINK, verify=True)
-DEVICE_VERIFIED = names(DEVICE)
-IN_PLACE_FIELDS = names(LINK, change=IN_PLACE)
+VERIFIED = ('kind',) + names(LINK_FIELDS, verify=True)
+DEVICE_VERIFIED = names(DEVICE_FIELDS)
+IN_PLACE_FIELDS = names(LINK_FIELDS, change=IN_PLACE)
 
 
 class LinkTask:
@@ -118,7 +118,7 @@ HANDLERS = {'macvlan': MACVLAN, 'macvtap': MACVTAP}
 
 def fields(kind):
     """The table of a kind: a link's options, and for macvtap its character device's."""
-    return LINK + (DEVICE if HANDLERS[kind].chardev else ())
+    return LINK_FIELDS + (DEVICE_FIELDS if HANDLERS[kind].chardev else ())
 
 
 def build_link_specs(params, kind):

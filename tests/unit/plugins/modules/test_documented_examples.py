@@ -18,7 +18,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..',
 # Options whose value is a list of per-object dictionaries, and the keys such an entry may have.
 ENTRY_KEYS = {
     'links': set(macv.names(macv.fields('macvtap'))),
-    'taps': set(tap.TAP_FIELDS),
+    'taps': set(tap.names(tap.TAP_FIELDS)),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),
     'pfs': set(sriov.SRIOV_FIELDS),

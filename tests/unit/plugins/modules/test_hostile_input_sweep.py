@@ -63,9 +63,9 @@ MODULES = {
 }
 # Entry fields per list option (what the entries accept, from the model).
 ENTRY_FIELDS = {
-    ('macvlan', 'links'): macv.names(macv.LINK),
+    ('macvlan', 'links'): macv.names(macv.LINK_FIELDS),
     ('macvtap', 'links'): macv.names(macv.fields('macvtap')),
-    ('tap', 'taps'): tap_kind.TAP_FIELDS,
+    ('tap', 'taps'): tap_kind.names(tap_kind.TAP_FIELDS),
     ('hairpin', 'ports'): ('name', 'hairpin'),
     ('sriov', 'pfs'): sriov_kind.SRIOV_FIELDS,
     ('sriov', 'vfs'): sriov_kind.VF_FIELDS,
