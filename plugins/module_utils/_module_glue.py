@@ -18,7 +18,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run as run_pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, tap
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, macv, sriov, tap
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import argument_spec
 
 _TASK = dict(
@@ -36,13 +36,8 @@ def link_argument_spec(kind):
 
 
 def hairpin_argument_spec():
-    spec = dict(_TASK)
-    spec.update(
-        name=dict(type='str'),
-        hairpin=dict(type='bool', default=True),  # model.build_hairpin_specs' own default for ports entries
-        ports=dict(type='list', elements='dict',
-                   options=dict(name=dict(type='str', required=True), hairpin=dict(type='bool'))),
-    )
+    spec = argument_spec(hairpin.PORT_FIELDS, 'ports')
+    spec.update(_TASK)
     return spec
 
 
@@ -65,17 +60,10 @@ def info_argument_spec():
 
 
 def sriov_argument_spec():
-    spec = dict(_TASK)
+    spec = argument_spec(sriov.PF_FIELDS, 'pfs')
+    spec.update(_TASK)
     spec.update(
-        pf=dict(type='str'),
-        num_vfs=dict(type='int'),
-        drivers_autoprobe=dict(type='bool'),
-        allow_reset=dict(type='bool', default=False),
-        # entries are checked by model.build_sriov_specs (keys, types, ranges), like links: entries
-        vfs=dict(type='list', elements='dict'),
-        pfs=dict(type='list', elements='dict'),
         wait_timeout=dict(type='float', default=60),
-        persist=dict(type='str', choices=['none', 'systemd-networkd'], default='none'),
         persist_dir=dict(type='path', default='/etc/systemd/network'),
     )
     return spec

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import invalid
-from ansible_collections.hostnet.vif.plugins.module_utils._model import to_bool
+from ansible_collections.hostnet.vif.plugins.module_utils._model import to_bool, whole_number
 
 IN_PLACE = 'in place'
 RECREATE = 'recreate'
@@ -28,10 +28,11 @@ class Field:
     ``default`` is what a missing value becomes (also the documented default); ``entry``: list
     entries take it; ``per_entry``: with a list, only entries may set it (a top-level value would
     give every object the same one); ``change``: IN_PLACE, RECREATE, or None for what is not a
-    property of the object (its name, state); ``verify``: the read-back compares it."""
+    property of the object (its name, state); ``verify``: the read-back compares it; ``options``:
+    the table of a list of dictionaries' entries; ``required``: an entry must give it."""
 
     def __init__(self, name, type='str', check=None, default=None, choices=None, elements=None,
-                 entry=True, per_entry=False, change=None, verify=None):
+                 entry=True, per_entry=False, change=None, verify=None, options=None, required=False):
         self.name = name
         self.type = type
         self.check = check
@@ -42,16 +43,23 @@ class Field:
         self.per_entry = per_entry
         self.change = change
         self.verify = change is not None if verify is None else verify
+        self.options = options
+        self.required = required
 
-    def rules(self, with_default=True):
-        """This field as AnsibleModule argument-spec rules."""
+    def rules(self, in_entry=False):
+        """This field as AnsibleModule argument-spec rules: at the top level with its default, in a
+        list entry without (the entry inherits the top-level value) and with ``required``."""
         rules = {'type': self.type}
         if self.elements:
             rules['elements'] = self.elements
         if self.choices:
             rules['choices'] = list(self.choices)
-        if with_default and self.default is not None:
+        if not in_entry and self.default is not None:
             rules['default'] = self.default
+        if in_entry and self.required:
+            rules['required'] = True
+        if self.options is not None:
+            rules['options'] = dict((f.name, f.rules(in_entry=True)) for f in self.options)
         return rules
 
     def normalise(self, value, obj=None, field=None):
@@ -72,6 +80,13 @@ class Field:
         return self.check(value, field, obj) if self.check else value
 
 
+def whole(low, high):
+    """The check of a whole number from low to high."""
+    def check(value, field, obj):
+        return whole_number(value, field, low, high, obj)
+    return check
+
+
 def _one_of(choices):
     if len(choices) == 2:
         return '%s or %s' % tuple(choices)
@@ -83,7 +98,7 @@ def argument_spec(fields, list_key=None):
     spec = dict((f.name, f.rules()) for f in fields)
     if list_key:
         spec[list_key] = {'type': 'list', 'elements': 'dict',
-                          'options': dict((f.name, f.rules(with_default=False)) for f in fields if f.entry)}
+                          'options': dict((f.name, f.rules(in_entry=True)) for f in fields if f.entry)}
     return spec
 
 

@@ -21,8 +21,8 @@ ENTRY_KEYS = {
     'taps': set(tap.names(tap.TAP_FIELDS)),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),
-    'pfs': set(sriov.SRIOV_FIELDS),
-    'vfs': set(sriov.VF_FIELDS),
+    'pfs': set(sriov.names(sriov.PF_FIELDS)),
+    'vfs': set(sriov.names(sriov.VF_FIELDS)),
 }
 
 

@@ -67,8 +67,8 @@ ENTRY_FIELDS = {
     ('macvtap', 'links'): macv.names(macv.fields('macvtap')),
     ('tap', 'taps'): tap_kind.names(tap_kind.TAP_FIELDS),
     ('hairpin', 'ports'): ('name', 'hairpin'),
-    ('sriov', 'pfs'): sriov_kind.SRIOV_FIELDS,
-    ('sriov', 'vfs'): sriov_kind.VF_FIELDS,
+    ('sriov', 'pfs'): sriov_kind.names(sriov_kind.PF_FIELDS),
+    ('sriov', 'vfs'): sriov_kind.names(sriov_kind.VF_FIELDS),
     ('reflective_relay', 'lowers'): relay.ENTRY_FIELDS,
 }
 # What a field needs beside it to be looked at at all (a source list only matters in mode source).
