@@ -93,3 +93,23 @@ notes:
   - Every change is read back from the kernel and compared with the request before the task reports success.
   - Runs as root (C(become=true)).
 '''
+
+    # ipvtap's character device (top level; each module documents its links entries itself)
+    DEVICE = r'''
+options:
+  owner:
+    description:
+      - Owner (user name or uid) of the link's character device C(/dev/tapN), for example the user QEMU runs as.
+      - When omitted, not managed (the kernel creates the device as root).
+    type: str
+  group:
+    description:
+      - Group (name or gid) of the character device. When omitted, not managed.
+    type: str
+  device_mode:
+    description:
+      - Permission bits of the character device as an octal string such as V('0660').
+        When omitted, not managed (the kernel creates it C(0600)).
+      - An unquoted YAML number such as C(0660) is read as octal, as the M(ansible.builtin.file) module does.
+    type: raw
+'''

@@ -3,13 +3,44 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation shared by hostnet.vif.macvlan and hostnet.vif.macvtap.
 
-DOCUMENTATION: the per-link options (top level; links entries take the same keys), purge and
-the attributes (netns and lock_timeout: the task fragment). DEVICE: macvtap's character-device options.
+DOCUMENTATION: the per-link options (top level), purge and the attributes (netns and lock_timeout: the
+task fragment). ENTRIES: macvlan's links option, whose entries take the per-link options. DEVICE:
+macvtap's character-device options, and its links option whose entries take those too.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+
+# The links option; its entries take the per-link options (and macvtap's the character device's).
+_LINKS = r'''  links:
+    description:
+      - Several links in one task, each a dictionary of the per-link options.
+      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
+        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
+        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
+      - Each entry takes the per-link options, with the same meaning and checks as at the top level; an error in an
+        entry names it (C(links[3].mtu)) and the value.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+'''
+_ENTRY = r'''    suboptions:
+      name: {description: "Interface name of the link, as O(name).", type: str}
+      lower: {description: "Lower device, as O(lower).", type: str}
+      mode: {description: "Mode, as O(mode).", type: str, choices: [vepa, bridge, private, passthru, source]}
+      mac: {description: "MAC address, as O(mac).", type: str}
+      mtu: {description: "MTU, as O(mtu).", type: int}
+      state: {description: "As O(state).", type: str, choices: [present, absent]}
+      admin_state: {description: "As O(admin_state).", type: str, choices: [up, down]}
+      source_macs: {description: "As O(source_macs).", type: list, elements: str}
+      nopromisc: {description: "As O(nopromisc).", type: bool}
+'''
+_DEVICE_ENTRY = r'''      owner: {description: "Owner of the character device, as O(owner).", type: str}
+      group: {description: "Group of the character device, as O(group).", type: str}
+      device_mode: {description: "Permission bits of the character device, as O(device_mode).", type: raw}
+'''
 
 
 class ModuleDocFragment(object):
@@ -75,18 +106,6 @@ options:
       - Changing it recreates the link.
     type: bool
     default: false
-  links:
-    description:
-      - Several links in one task, each a dictionary of the per-link options.
-      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
-        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
-        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
-      - Each entry takes the per-link options O(name), O(lower), O(mode), O(mac), O(mtu), O(state), O(admin_state),
-        O(source_macs) and O(nopromisc) (macvtap entries also C(owner), C(group), C(device_mode)), with the same
-        meaning and checks as at the top level; an unknown key is an error naming it.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
   purge:
     description:
       - Also delete links of this kind on the lower devices named in the task (O(lower) and each entry's lower)
@@ -115,8 +134,13 @@ notes:
   - Runs as root (C(become=true)).
 '''
 
+    ENTRIES = r'''
+options:
+''' + _LINKS + _ENTRY
+
     DEVICE = r'''
 options:
+''' + _LINKS + _ENTRY + _DEVICE_ENTRY + r'''
   owner:
     description:
       - Owner (user name or uid) of the link's character device C(/dev/tapN), for example the user QEMU runs as.

@@ -481,7 +481,7 @@ class DeleteLinks:
                 ctx.kernel.set_group('undo', link['name'], ctx.kernel.index_of(link['name']), link['group'])
             if link['kind'] in kern.CHARDEV_KINDS and link.get('device'):
                 dev = link['device']
-                SetDeviceOwner(link['name'], dev.get('uid'), dev.get('gid'), dev.get('mode')).do(ctx)
+                SetDeviceOwner(link['name'], dev.get('owner'), dev.get('group'), dev.get('device_mode')).do(ctx)
 
 
 class ChangeLink:
@@ -554,19 +554,20 @@ class SetDeviceOwner:
 
     verb = 'chown'
 
-    def __init__(self, name, uid=None, gid=None, mode=None):
+    def __init__(self, name, owner=None, group=None, device_mode=None):
         self.obj = name
-        self.uid, self.gid, self.mode = uid, gid, mode
+        self.owner, self.group, self.device_mode = owner, group, device_mode
         self.previous = None
         self.path = None
         self.device = None
 
     def describe(self):
         words = []
-        if self.uid is not None or self.gid is not None:
-            words.append('chown %s:%s' % ('' if self.uid is None else self.uid, '' if self.gid is None else self.gid))
-        if self.mode is not None:
-            words.append('chmod %s' % self.mode)
+        if self.owner is not None or self.group is not None:
+            words.append('chown %s:%s' % ('' if self.owner is None else self.owner,
+                                          '' if self.group is None else self.group))
+        if self.device_mode is not None:
+            words.append('chmod %s' % self.device_mode)
         return '%s <character device of %s>' % (' && '.join(words), self.obj)
 
     def do(self, ctx):
@@ -578,12 +579,13 @@ class SetDeviceOwner:
         self.device = (dev['major'], dev['minor'])
         self.path = kern.chardev_node(ctx.netns, self.obj, index, dev['major'], dev['minor'])
         self.previous = kern.node_owner(self.path, *self.device)
-        kern.set_node_owner(self.path, dev['major'], dev['minor'], self.uid, self.gid, self.mode)
+        kern.set_node_owner(self.path, dev['major'], dev['minor'], self.owner, self.group, self.device_mode)
 
     def undo(self, ctx):
         if self.path and self.previous and self.device and os.path.lexists(self.path):
             prev = self.previous
-            kern.set_node_owner(self.path, self.device[0], self.device[1], prev['uid'], prev['gid'], prev['mode'])
+            kern.set_node_owner(self.path, self.device[0], self.device[1], prev['owner'], prev['group'],
+                                prev['device_mode'])
 
 
 class SetHairpin:

@@ -22,9 +22,9 @@ IPVL_REPORTED = ('name', 'kind', 'index', 'lower', 'mode', 'flag', 'mac', 'mtu',
 
 
 def device_state(netns, links, names, create=False):
-    """Character-device facts of macvtaps and ipvtaps by name: path, major, minor, uid, gid, mode. Only with
-    ``create`` is a missing private node made (never in check mode or for vif_info); without it a
-    link whose node does not exist has path None."""
+    """Character-device facts of macvtaps and ipvtaps by name: path, major, minor, owner, group (numeric
+    ids) and device_mode. Only with ``create`` is a missing private node made (never in check mode or
+    for vif_info); without it a link whose node does not exist has path None."""
     names = [n for n in names if n in links and links[n]['kind'] in kern.CHARDEV_KINDS]
     out = {}
     for name, dev in kern.macvtap_chardevs(netns, names).items():
@@ -46,7 +46,7 @@ def report_link(link, netns, device=None):
         out['device'] = {
             'path': dev.get('path'),
             'major_minor': '%s:%s' % (dev['major'], dev['minor']) if dev.get('major') is not None else None,
-            'owner': dev.get('uid'), 'group': dev.get('gid'), 'mode': dev.get('mode')}
+            'owner': dev.get('owner'), 'group': dev.get('group'), 'mode': dev.get('device_mode')}
     return out
 
 

@@ -555,7 +555,7 @@ def node_owner(path, major, minor):
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    return {'uid': st.st_uid, 'gid': st.st_gid, 'mode': '%04o' % stat.S_IMODE(st.st_mode)}
+    return {'owner': st.st_uid, 'group': st.st_gid, 'device_mode': '%04o' % stat.S_IMODE(st.st_mode)}
 
 
 def set_node_owner(path, major, minor, uid=None, gid=None, mode=None):

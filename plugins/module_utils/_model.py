@@ -82,8 +82,8 @@ def to_bool(value, field, obj=None):
     raise invalid(field, value, "expected a boolean", obj)
 
 
-def check_mtu(value, obj=None):
-    return whole_number(value, 'mtu', MIN_MTU, MAX_MTU, obj)
+def check_mtu(value, field='mtu', obj=None):
+    return whole_number(value, field, MIN_MTU, MAX_MTU, obj)
 
 
 def whole_number(value, field, low, high, obj=None):
@@ -126,22 +126,22 @@ def _resolve(value, field, lookup, what, obj):
         raise invalid(field, value, "no such %s on the target host" % what, obj) from None
 
 
-def resolve_user(value, obj=None):
-    return _resolve(value, 'owner', pwd.getpwnam, 'user', obj)
+def resolve_user(value, field='owner', obj=None):
+    return _resolve(value, field, pwd.getpwnam, 'user', obj)
 
 
-def resolve_group(value, obj=None):
-    return _resolve(value, 'group', grp.getgrnam, 'group', obj)
+def resolve_group(value, field='group', obj=None):
+    return _resolve(value, field, grp.getgrnam, 'group', obj)
 
 
-def normalise_file_mode(value, obj=None):
+def normalise_file_mode(value, field='device_mode', obj=None):
     if value is None:
         return None
     text = value if isinstance(value, str) else None
     if isinstance(value, int) and not isinstance(value, bool):
         text = '%o' % value  # YAML reads an unquoted 0660 as the octal number 432
     if text is None or not re.fullmatch(r'0?[0-7]{3}', text):
-        raise invalid('device_mode', value, "expected an octal permission string like '0660'", obj)
+        raise invalid(field, value, "expected an octal permission string like '0660'", obj)
     return '%04o' % int(text, 8)
 
 

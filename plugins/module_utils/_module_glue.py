@@ -11,31 +11,16 @@ import json
 import os
 import sys
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run as run_pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, ipvl, macv, sriov, tap
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import argument_spec
 
-_PER_LINK = dict(
-    name=dict(type='str'),
-    lower=dict(type='str'),
-    # These defaults are what model._link_spec puts in place of a missing value, so links: entries
-    # that inherit them (model.task_entries) get the same link as before.
-    mode=dict(type='str', choices=['vepa', 'bridge', 'private', 'passthru', 'source'], default='vepa'),
-    mac=dict(type='str'),
-    mtu=dict(type='int'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    admin_state=dict(type='str', choices=['up', 'down'], default='up'),
-    source_macs=dict(type='list', elements='str'),
-    nopromisc=dict(type='bool', default=False),
-)
-_DEVICE = dict(
-    owner=dict(type='str'),
-    group=dict(type='str'),
-    device_mode=dict(type='raw'),
-)
 _TASK = dict(
     netns=dict(type='str'),
     lock_timeout=dict(type='float', default=120),
@@ -43,39 +28,22 @@ _TASK = dict(
 
 
 def link_argument_spec(kind):
-    per_link = dict(_PER_LINK)
-    if kind == 'macvtap':
-        per_link.update(_DEVICE)
-    spec = dict(per_link)
+    """macvlan / macvtap / ipvlan / ipvtap: a link's fields at the top level and as links: entries (its table)."""
+    spec = argument_spec((ipvl if kind in ipvl.HANDLERS else macv).fields(kind), 'links')
     spec.update(_TASK)
     spec['purge'] = dict(type='bool', default=False)
-    # Entries are checked by model.build_link_specs (keys, types, values), which also lets them
-    # inherit top-level values; AnsibleModule suboption defaults would defeat that inheritance.
-    spec['links'] = dict(type='list', elements='dict')
     return spec
 
 
 def hairpin_argument_spec():
-    spec = dict(_TASK)
-    spec.update(
-        name=dict(type='str'),
-        hairpin=dict(type='bool', default=True),  # model.build_hairpin_specs' own default for ports entries
-        ports=dict(type='list', elements='dict',
-                   options=dict(name=dict(type='str', required=True), hairpin=dict(type='bool'))),
-    )
+    spec = argument_spec(hairpin.PORT_FIELDS, 'ports')
+    spec.update(_TASK)
     return spec
 
 
 def tap_argument_spec():
-    # mode and the flags have no default: omitted means "as it is" for an existing device (model._tap_spec)
-    per_tap = dict(name=dict(type='str'), state=dict(type='str', choices=['present', 'absent'], default='present'),
-                   mode=dict(type='str', choices=['tap', 'tun']), owner=dict(type='str'), group=dict(type='str'),
-                   multi_queue=dict(type='bool'), vnet_hdr=dict(type='bool'), packet_info=dict(type='bool'),
-                   bridge=dict(type='str'), mtu=dict(type='int'), mac=dict(type='str'),
-                   admin_state=dict(type='str', choices=['up', 'down'], default='up'))
-    spec = dict(per_tap)
+    spec = argument_spec(tap.TAP_FIELDS, 'taps')
     spec.update(_TASK)
-    spec['taps'] = dict(type='list', elements='dict')
     return spec
 
 
@@ -92,17 +60,10 @@ def info_argument_spec():
 
 
 def sriov_argument_spec():
-    spec = dict(_TASK)
+    spec = argument_spec(sriov.PF_FIELDS, 'pfs')
+    spec.update(_TASK)
     spec.update(
-        pf=dict(type='str'),
-        num_vfs=dict(type='int'),
-        drivers_autoprobe=dict(type='bool'),
-        allow_reset=dict(type='bool', default=False),
-        # entries are checked by model.build_sriov_specs (keys, types, ranges), like links: entries
-        vfs=dict(type='list', elements='dict'),
-        pfs=dict(type='list', elements='dict'),
         wait_timeout=dict(type='float', default=60),
-        persist=dict(type='str', choices=['none', 'systemd-networkd'], default='none'),
         persist_dir=dict(type='path', default='/etc/systemd/network'),
     )
     return spec
@@ -121,6 +82,60 @@ def relay_argument_spec():
         probe_in_check_mode=dict(type='bool', default=False),
     )
     return spec
+
+
+class VifModule(AnsibleModule):
+    """AnsibleModule whose refusal of a list entry names the entry and the value: Ansible's own
+    message says "found in 'links'" but not which of a thousand entries."""
+
+    def __init__(self, **kwargs):
+        self._validating = True
+        super().__init__(**kwargs)
+        self._validating = False
+
+    def _load_params(self):
+        super()._load_params()
+        self._as_given = dict(self.params)  # validation replaces list values with checked copies
+
+    def fail_json(self, msg, **kwargs):
+        if getattr(self, '_validating', False):
+            found = bad_entry(self.argument_spec, getattr(self, '_as_given', {}))
+            if found:
+                msg, kwargs = found[0], dict(kwargs, field=found[1], value=found[2])
+        super().fail_json(msg=msg, **kwargs)
+
+
+def bad_entry(spec, params, where=''):
+    """(message, field, value) for the first entry value of a list option with suboptions that
+    Ansible's own validation refuses, or None."""
+    for key, rules in spec.items():
+        entries, options = params.get(key), rules.get('options')
+        if options is None or entries is None:
+            continue
+        if not isinstance(entries, list):  # Ansible splits text into a list, and key=value text into a dict
+            errors = ArgumentSpecValidator({key: {'type': 'list', 'elements': 'dict'}}).validate(
+                {key: entries}).error_messages
+            if errors:
+                return ("%s%s=%r is invalid: expected a list of dictionaries (%s)" % (where, key, entries, errors[0]),
+                        where + key, entries)
+            continue
+        for position, entry in enumerate(entries):
+            at = '%s%s[%d]' % (where, key, position)
+            if not isinstance(entry, dict):
+                return "%s=%r is invalid: each entry must be a dictionary of options" % (at, entry), at, entry
+            for field, value in entry.items():
+                if field not in options:
+                    return ("%s: unknown option %s; valid options: %s" % (at, field, ', '.join(sorted(options))),
+                            at, field)
+                if options[field].get('options') is not None and isinstance(value, list):
+                    continue  # its entries are named one by one below
+                errors = ArgumentSpecValidator({field: options[field]}).validate({field: value}).error_messages
+                if errors:
+                    return ("%s.%s=%r is invalid: %s" % (at, field, value, errors[0]), '%s.%s' % (at, field), value)
+            nested = bad_entry(options, entry, at + '.')
+            if nested:
+                return nested
+    return None
 
 
 def _give_up(msg):

@@ -38,9 +38,8 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Interface name of the link.
+        description: Interface name of the link (each entry needs one).
         type: str
-        required: true
       lower:
         description: The lower device (default O(lower)).
         type: str
@@ -139,15 +138,13 @@ links:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVLAN, argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVLAN
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec('ipvlan'), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'links')])
+    module = VifModule(argument_spec=link_argument_spec('ipvlan'), supports_check_mode=True,
+                       mutually_exclusive=[('name', 'links')])
     run(module, IPVLAN)
 
 

@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - hostnet.vif.attributes
   - hostnet.vif.ipvlan
   - hostnet.vif.task
-  - hostnet.vif.links.device
+  - hostnet.vif.ipvlan.device
 options:
   links:
     description:
@@ -40,9 +40,8 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Interface name of the link.
+        description: Interface name of the link (each entry needs one).
         type: str
-        required: true
       lower:
         description: The lower device (default O(lower)).
         type: str
@@ -145,15 +144,13 @@ links:
         mode: {description: "Permission bits.", type: str, returned: always, sample: "0660"}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVTAP, argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVTAP
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec('ipvtap'), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'links')])
+    module = VifModule(argument_spec=link_argument_spec('ipvtap'), supports_check_mode=True,
+                       mutually_exclusive=[('name', 'links')])
     run(module, IPVTAP)
 
 

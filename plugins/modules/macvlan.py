@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - hostnet.vif.attributes
   - hostnet.vif.links
+  - hostnet.vif.links.entries
   - hostnet.vif.task
 seealso:
   - module: hostnet.vif.macvtap
@@ -108,14 +109,12 @@ links:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVLAN
 
 
 def main():
-    module = AnsibleModule(argument_spec=link_argument_spec('macvlan'), supports_check_mode=True,
+    module = VifModule(argument_spec=link_argument_spec('macvlan'), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
     run(module, MACVLAN)
 

@@ -111,14 +111,12 @@ links:
         mode: {description: "Permission bits.", type: str, returned: always, sample: "0660"}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVTAP
 
 
 def main():
-    module = AnsibleModule(argument_spec=link_argument_spec('macvtap'), supports_check_mode=True,
+    module = VifModule(argument_spec=link_argument_spec('macvtap'), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
     run(module, MACVTAP)
 

@@ -56,12 +56,45 @@ options:
       - Not every driver implements every setting; a refusal names the VF and the setting.
     type: list
     elements: dict
+    suboptions:
+      vf: {description: "The VF number.", type: int, required: true}
+      mac: {description: "Unicast MAC address.", type: str}
+      vlan: {description: "VLAN 0-4095; 0 removes the tag.", type: int}
+      qos: {description: "802.1p priority 0-7; needs a VLAN.", type: int}
+      vlan_proto: {description: "VLAN protocol.", type: str, choices: [802.1Q, 802.1ad]}
+      spoofchk: {description: "Source MAC spoof checking.", type: bool}
+      trust: {description: "Trusted VF (may change its MAC, enter promiscuous mode).", type: bool}
+      link_state: {description: "Link state the VF sees.", type: str, choices: [auto, enable, disable]}
+      min_tx_rate: {description: "Minimum transmit rate in Mbit/s; 0 means no limit.", type: int}
+      max_tx_rate: {description: "Maximum transmit rate in Mbit/s; 0 means no limit.", type: int}
   pfs:
     description:
       - Several PFs, each a dictionary of O(pf), O(num_vfs), O(drivers_autoprobe), O(allow_reset), O(persist) and
         O(vfs); top-level O(num_vfs), O(drivers_autoprobe), O(allow_reset) and O(persist) are defaults for entries.
+      - An error in an entry names it (C(pfs[1].num_vfs), C(pfs[1].vfs[0].vlan)) and the value.
     type: list
     elements: dict
+    suboptions:
+      pf: {description: "As O(pf).", type: str}
+      num_vfs: {description: "As O(num_vfs).", type: int}
+      drivers_autoprobe: {description: "As O(drivers_autoprobe).", type: bool}
+      allow_reset: {description: "As O(allow_reset).", type: bool}
+      persist: {description: "As O(persist).", type: str, choices: [none, systemd-networkd]}
+      vfs:
+        description: "Per-VF settings of this PF, as O(vfs)."
+        type: list
+        elements: dict
+        suboptions:
+          vf: {description: "The VF number.", type: int, required: true}
+          mac: {description: "Unicast MAC address.", type: str}
+          vlan: {description: "VLAN 0-4095; 0 removes the tag.", type: int}
+          qos: {description: "802.1p priority 0-7; needs a VLAN.", type: int}
+          vlan_proto: {description: "VLAN protocol.", type: str, choices: [802.1Q, 802.1ad]}
+          spoofchk: {description: "Source MAC spoof checking.", type: bool}
+          trust: {description: "Trusted VF (may change its MAC, enter promiscuous mode).", type: bool}
+          link_state: {description: "Link state the VF sees.", type: str, choices: [auto, enable, disable]}
+          min_tx_rate: {description: "Minimum transmit rate in Mbit/s; 0 means no limit.", type: int}
+          max_tx_rate: {description: "Maximum transmit rate in Mbit/s; 0 means no limit.", type: int}
   wait_timeout:
     description: Seconds to wait for VFs (and their drivers) to appear after a count change.
     type: float
@@ -190,14 +223,12 @@ pfs:
            qos: 0, vlan_proto: 802.1Q, spoofchk: true, trust: false, link_state: auto, min_tx_rate: 0, max_tx_rate: 0}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run, sriov_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run, sriov_argument_spec
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SRIOV
 
 
 def main():
-    module = AnsibleModule(argument_spec=sriov_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=sriov_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
     run(module, SRIOV)
 

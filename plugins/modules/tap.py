@@ -81,12 +81,24 @@ options:
     default: up
   taps:
     description:
-      - Several devices, each a dictionary of the per-device options above (O(name), O(state), O(mode), O(owner),
-        O(group), O(multi_queue), O(vnet_hdr), O(packet_info), O(bridge), O(mtu), O(mac), O(admin_state));
-        top-level values, their own defaults included, serve as defaults for entries. An unknown key is an error
-        naming it.
+      - Several devices, each a dictionary of the per-device options above; top-level values, their own
+        defaults included, serve as defaults for entries. An error in an entry names it (C(taps[2].mtu)) and
+        the value.
     type: list
     elements: dict
+    suboptions:
+      name: {description: "Interface name, as O(name).", type: str}
+      state: {description: "As O(state).", type: str, choices: [present, absent]}
+      mode: {description: "As O(mode).", type: str, choices: [tap, tun]}
+      owner: {description: "As O(owner).", type: str}
+      group: {description: "As O(group).", type: str}
+      multi_queue: {description: "As O(multi_queue).", type: bool}
+      vnet_hdr: {description: "As O(vnet_hdr).", type: bool}
+      packet_info: {description: "As O(packet_info).", type: bool}
+      bridge: {description: "As O(bridge).", type: str}
+      mtu: {description: "As O(mtu).", type: int}
+      mac: {description: "As O(mac).", type: str}
+      admin_state: {description: "As O(admin_state).", type: str, choices: [up, down]}
 extends_documentation_fragment:
   - hostnet.vif.attributes
   - hostnet.vif.task
@@ -176,14 +188,12 @@ taps:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: null}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run, tap_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run, tap_argument_spec
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
 
 
 def main():
-    module = AnsibleModule(argument_spec=tap_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=tap_argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'taps')])
     run(module, TAP)
 

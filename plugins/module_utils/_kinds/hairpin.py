@@ -10,8 +10,17 @@ __metaclass__ = type
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import SetHairpin
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
-    check_ifname, reject_duplicates, task_entries, to_bool)
+    check_ifname, reject_duplicates, task_entries)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import IN_PLACE, Field, names, normalise
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
+
+
+# A bridge port (top level, and the keys of a ports: entry, which may also be just the name).
+PORT_FIELDS = (
+    Field('name', check=check_ifname, per_entry=True, required=True),
+    Field('hairpin', type='bool', default=True, change=IN_PLACE),
+)
+VERIFIED = names(PORT_FIELDS, verify=True)
 
 
 class HairpinHandler(Handler):
@@ -37,7 +46,7 @@ class HairpinHandler(Handler):
     def problems(self, task, plan, after):
         found = []
         for spec in task:
-            found.extend(differences(spec['name'], spec, after.links.get(spec['name']) or {}, ('hairpin',)))
+            found.extend(differences(spec['name'], spec, after.links.get(spec['name']) or {}, VERIFIED))
         return found
 
     def report(self, netns, task, plan, after):
@@ -51,11 +60,10 @@ HAIRPIN = HairpinHandler()
 
 def build_hairpin_specs(params):
     specs = []
-    for position, entry in task_entries(params, 'ports', 'name', 'bridge port', ('name', 'hairpin'),
+    for position, entry in task_entries(params, 'ports', 'name', 'bridge port', names(PORT_FIELDS),
                                         bare_names=True):
         name = check_ifname(entry['name'], 'name' if position is None else 'ports[%s].name' % position)
-        hairpin = True if entry['hairpin'] is None else to_bool(entry['hairpin'], 'hairpin', name)
-        specs.append({'name': name, 'hairpin': hairpin})
+        specs.append(dict(normalise(PORT_FIELDS, entry, name, skip=('name',)), name=name))
     return reject_duplicates(specs, 'name')
 
 

@@ -24,47 +24,31 @@ from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._facts import device_state, report_link
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
-    check_ifname, check_mtu, normalise_file_mode, reject_duplicates, resolve_group, resolve_user, task_entries)
+    check_ifname, check_mtu, reject_duplicates, task_entries)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
+    IN_PLACE, RECREATE, Field, names, normalise)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import (
     DEVICE_FIELDS, DEVICE_VERIFIED, LinkState, LinkTask, _add_order, _owner_changes)
 
 KINDS = ('ipvlan', 'ipvtap')  # both kinds share the lower device's ipvlan port
 MODES = ('l2', 'l3', 'l3s')
-DEFAULT_MODE = 'l3'  # the kernel's own default (ipvlan_link_new)
-FLAGS = ('bridge', 'private', 'vepa')
-DEFAULT_FLAG = 'bridge'  # flags 0
-LINK_FIELDS = ('name', 'lower', 'mode', 'flag', 'mtu', 'state', 'admin_state')
-PER_LINK_ONLY = ('name',)
-VERIFIED = ('kind', 'lower', 'mode', 'flag', 'admin_state', 'mtu')
-IN_PLACE = ('mode', 'flag', 'mtu', 'admin_state')
+FLAGS = ('bridge', 'private', 'vepa')  # one of three (IPVLAN_F_PRIVATE, IPVLAN_F_VEPA, neither)
 
-
-def argument_spec(kind):
-    """The module's argument spec. links: entries have no defaults of their own (a value left out arrives as
-    None and build() gives it the top-level value); their values are checked again by build()."""
-    device = dict(owner=dict(type='str'), group=dict(type='str'), device_mode=dict(type='raw'))
-    entry = dict(name=dict(type='str', required=True), lower=dict(type='str'),
-                 mode=dict(type='str', choices=list(MODES)), flag=dict(type='str', choices=list(FLAGS)),
-                 mtu=dict(type='int'), state=dict(type='str', choices=['present', 'absent']),
-                 admin_state=dict(type='str', choices=['up', 'down']))
-    spec = dict(
-        name=dict(type='str'),
-        lower=dict(type='str'),
-        mode=dict(type='str', choices=list(MODES), default=DEFAULT_MODE),
-        flag=dict(type='str', choices=list(FLAGS), default=DEFAULT_FLAG),
-        mtu=dict(type='int'),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        admin_state=dict(type='str', choices=['up', 'down'], default='up'),
-        netns=dict(type='str'),
-        lock_timeout=dict(type='float', default=120),
-        purge=dict(type='bool', default=False),
-    )
-    if kind == 'ipvtap':
-        spec.update(device)
-        entry.update(device)
-    spec['links'] = dict(type='list', elements='dict', options=entry)
-    return spec
+# The options of a link (top level, and the keys of a links: entry). The defaults l3 and bridge are the
+# kernel's own (ipvlan_link_new). No mac: an ipvlan has its lower device's. An ipvtap's character
+# device takes macvtap's DEVICE_FIELDS.
+LINK_FIELDS = (
+    Field('name', check=check_ifname, per_entry=True),
+    Field('lower', check=check_ifname, change=RECREATE),
+    Field('mode', choices=MODES, default='l3', change=IN_PLACE),
+    Field('flag', choices=FLAGS, default='bridge', change=IN_PLACE),
+    Field('mtu', type='int', check=check_mtu, change=IN_PLACE),
+    Field('state', choices=('present', 'absent'), default='present'),
+    Field('admin_state', choices=('up', 'down'), default='up', change=IN_PLACE),
+)
+VERIFIED = ('kind',) + names(LINK_FIELDS, verify=True)
+IN_PLACE_FIELDS = names(LINK_FIELDS, change=IN_PLACE)
 
 
 class IpvlHandler(Handler):
@@ -73,7 +57,7 @@ class IpvlHandler(Handler):
         self.chardev = chardev
 
     def build(self, params):
-        specs = build_specs(params, self.kind, self.chardev)
+        specs = build_specs(params, self.kind)
         purge_lowers = set()
         if params.get('purge'):
             purge_lowers = set(s['lower'] for s in specs if s['state'] == 'present')
@@ -117,45 +101,31 @@ IPVTAP = IpvlHandler('ipvtap', chardev=True)
 HANDLERS = {'ipvlan': IPVLAN, 'ipvtap': IPVTAP}
 
 
-def build_specs(params, kind, chardev):
+def fields(kind):
+    """The table of a kind: a link's options, and for ipvtap its character device's."""
+    return LINK_FIELDS + (DEVICE_FIELDS if HANDLERS[kind].chardev else ())
+
+
+def build_specs(params, kind):
     """Task arguments -> link specs (dicts), every value checked. One link (name) or many (links:)."""
-    allowed = LINK_FIELDS + (DEVICE_FIELDS if chardev else ())
+    table = fields(kind)
     if params.get('links') is None and params.get('name') is None and params.get('purge'):
         return []  # purge alone: remove every link of this kind on the lower device
-    entries = task_entries(params, 'links', 'name', '%s link' % kind, allowed, PER_LINK_ONLY)
-    return reject_duplicates([_spec(merged, kind, chardev, position) for position, merged in entries], 'name')
+    entries = task_entries(params, 'links', 'name', '%s link' % kind, names(table), names(table, per_entry=True))
+    return reject_duplicates([_spec(merged, kind, table, position) for position, merged in entries], 'name')
 
 
-def _choice(entry, field, choices, default, name):
-    value = entry.get(field)
-    if value is None:
-        return default
-    if not isinstance(value, str) or value not in choices:
-        raise invalid(field, value, "expected one of %s" % ', '.join(choices), name)
-    return value
-
-
-def _spec(entry, kind, chardev, position):
+def _spec(entry, kind, table, position):
     name = check_ifname(entry.get('name'), 'name' if position is None else 'links[%d].name' % position)
-    state = _choice(entry, 'state', ('present', 'absent'), 'present', name)
-    lower = entry.get('lower')
-    if lower is None and state == 'present':
+    spec = normalise(table, entry, name, skip=('name',))
+    spec.update(name=name, kind=kind)
+    if spec['lower'] is None and spec['state'] == 'present':
         raise VifError("%s: lower is required (the device the %s sits on)" % (name, kind), obj=name, field='lower')
-    lower = None if lower is None else check_ifname(lower, 'lower', name)
-    if lower is not None and lower == name:
-        raise invalid('lower', lower, "a link cannot be its own lower device", name)
-    spec = {'name': name, 'kind': kind, 'state': state, 'lower': lower,
-            'mode': _choice(entry, 'mode', MODES, DEFAULT_MODE, name),
-            'flag': _choice(entry, 'flag', FLAGS, DEFAULT_FLAG, name),
-            'mtu': check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None,
-            'admin_state': _choice(entry, 'admin_state', ('up', 'down'), 'up', name)}
-    if chardev:
-        spec['owner'] = resolve_user(entry.get('owner'), name)
-        spec['group'] = resolve_group(entry.get('group'), name)
-        spec['device_mode'] = normalise_file_mode(entry.get('device_mode'), name)
-    if state == 'absent':
+    if spec['lower'] == name:
+        raise invalid('lower', spec['lower'], "a link cannot be its own lower device", name)
+    if spec['state'] == 'absent':
         # every field it gives was validated above; removing a link needs only its name
-        return {'name': name, 'kind': kind, 'state': state}
+        return {'name': name, 'kind': kind, 'state': 'absent'}
     return spec
 
 
@@ -224,8 +194,8 @@ def describe_link(obj, chardev):
     words.append(obj.get('admin_state') or 'down')
     dev = obj.get('device') or {}
     if chardev and dev:
-        words.append('device owner %s group %s mode %s' % (dev.get('uid', '?'), dev.get('gid', '?'),
-                                                            dev.get('mode', '?')))
+        words.append('device owner %s group %s mode %s' % (dev.get('owner', '?'), dev.get('group', '?'),
+                                                            dev.get('device_mode', '?')))
     return ', '.join(words)
 
 
@@ -263,9 +233,9 @@ def _predict(spec, cur, chardev):
         link['mtu'] = spec['mtu']
     if chardev:
         device = dict(link.get('device') or {})
-        for field, key in (('owner', 'uid'), ('group', 'gid'), ('device_mode', 'mode')):
+        for field in DEVICE_VERIFIED:
             if spec.get(field) is not None:
-                device[key] = spec[field]
+                device[field] = spec[field]
         link['device'] = device
     return link
 
@@ -299,18 +269,18 @@ def plan_links(specs, current, kind, chardev, purge_lowers=(), devices=None):
             new = dict(after, mtu=spec['mtu'])
             recreates.append(DeleteLinks([cur], reason='recreate: ' + reason))
             recreates.append(AddLink(new, reason='recreate: ' + reason))
-            owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in ('uid', 'gid', 'mode'))
+            owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in DEVICE_VERIFIED)
             if owner:  # re-apply ownership (the managed one, else the one the old device had)
-                owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+                owners.append(SetDeviceOwner(name, **owner))
             plan.touch(name, cur, new)
             continue
-        diffs = dict((field, (cur.get(field), spec[field])) for field in IN_PLACE
+        diffs = dict((field, (cur.get(field), spec[field])) for field in IN_PLACE_FIELDS
                      if spec[field] is not None and spec[field] != cur.get(field))
         if diffs:
             changes.append(ChangeLink(cur, diffs))
         owner = _owner_changes(spec, cur.get('device')) if chardev else {}
         if owner:
-            owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+            owners.append(SetDeviceOwner(name, **owner))
         if diffs or owner:
             plan.touch(name, cur, after)
     for name, link in sorted(current.items()):

@@ -14,22 +14,41 @@ from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifErro
 from ansible_collections.hostnet.vif.plugins.module_utils._facts import device_state, report_link
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, check_mtu, normalise_file_mode, normalise_mac, reject_duplicates, resolve_group, resolve_user,
-    task_entries, to_bool)
+    task_entries)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
+    IN_PLACE, RECREATE, Field, names, normalise)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 
 MODES = ('vepa', 'bridge', 'private', 'passthru', 'source')
-DEFAULT_MODE = 'vepa'  # the kernel's own default for macvlan and macvtap
-# Options a links: entry may carry; top-level values of the same name serve as defaults.
-LINK_FIELDS = ('name', 'lower', 'mode', 'mac', 'mtu', 'state', 'admin_state', 'source_macs', 'nopromisc')
-DEVICE_FIELDS = ('owner', 'group', 'device_mode')
-# Per-link only: a top-level value would give every link the same one.
-PER_LINK_ONLY = ('name', 'mac', 'source_macs')
 
-# What the read-back compares (a predicted None: not managed), for the link and its character device.
-VERIFIED = ('kind', 'lower', 'mode', 'nopromisc', 'admin_state', 'mac', 'mtu', 'source_macs')
-DEVICE_VERIFIED = ('uid', 'gid', 'mode')
-# Fields changeable in place; a spec value of None means "not managed".
-IN_PLACE = ('mode', 'mac', 'mtu', 'source_macs', 'admin_state')
+
+def _source_macs(value, field, obj):
+    """The source list is a set: normal form sorted, without repeats."""
+    return sorted(set(normalise_mac(mac, field, obj) for mac in value))
+
+
+# The options of a link (top level, and the keys of a links: entry). The default mode vepa is the
+# kernel's own default for macvlan and macvtap.
+LINK_FIELDS = (
+    Field('name', check=check_ifname, per_entry=True),
+    Field('lower', check=check_ifname, change=RECREATE),
+    Field('mode', choices=MODES, default='vepa', change=IN_PLACE),  # to or from passthru: recreate_reason
+    Field('mac', check=normalise_mac, per_entry=True, change=IN_PLACE),
+    Field('mtu', type='int', check=check_mtu, change=IN_PLACE),
+    Field('state', choices=('present', 'absent'), default='present'),
+    Field('admin_state', choices=('up', 'down'), default='up', change=IN_PLACE),
+    Field('source_macs', type='list', elements='str', check=_source_macs, per_entry=True, change=IN_PLACE),
+    Field('nopromisc', type='bool', default=False, change=RECREATE),
+)
+# A macvtap's character device /dev/tapN; not managed where None.
+DEVICE_FIELDS = (
+    Field('owner', check=resolve_user, change=IN_PLACE),
+    Field('group', check=resolve_group, change=IN_PLACE),
+    Field('device_mode', type='raw', check=normalise_file_mode, change=IN_PLACE),
+)
+VERIFIED = ('kind',) + names(LINK_FIELDS, verify=True)
+DEVICE_VERIFIED = names(DEVICE_FIELDS)
+IN_PLACE_FIELDS = names(LINK_FIELDS, change=IN_PLACE)
 
 
 class LinkTask:
@@ -97,59 +116,38 @@ MACVTAP = MacvHandler('macvtap', chardev=True)
 HANDLERS = {'macvlan': MACVLAN, 'macvtap': MACVTAP}
 
 
+def fields(kind):
+    """The table of a kind: a link's options, and for macvtap its character device's."""
+    return LINK_FIELDS + (DEVICE_FIELDS if HANDLERS[kind].chardev else ())
+
+
 def build_link_specs(params, kind):
     """Task arguments -> list of link specs (dicts). One link (top-level name) or many (links:)."""
-    allowed = LINK_FIELDS + (DEVICE_FIELDS if HANDLERS[kind].chardev else ())
+    table = fields(kind)
     if params.get('links') is None and params.get('name') is None and params.get('purge'):
         return []  # purge alone: remove every link of this kind on the lower device
-    entries = task_entries(params, 'links', 'name', '%s link' % kind, allowed, PER_LINK_ONLY)
-    return reject_duplicates([_link_spec(merged, kind, position) for position, merged in entries], 'name')
+    entries = task_entries(params, 'links', 'name', '%s link' % kind, names(table), names(table, per_entry=True))
+    return reject_duplicates([_link_spec(merged, kind, table, position) for position, merged in entries], 'name')
 
 
-def _link_spec(entry, kind, position):
+def _link_spec(entry, kind, table, position):
     name = check_ifname(entry.get('name'), 'name' if position is None else 'links[%d].name' % position)
-    state = entry.get('state') or 'present'
-    if state not in ('present', 'absent'):
-        raise invalid('state', state, "expected present or absent", name)
-    spec = {'name': name, 'kind': kind, 'state': state}
-    lower = entry.get('lower')
-    if lower is None and state == 'present':
+    spec = normalise(table, entry, name, skip=('name',))
+    spec.update(name=name, kind=kind)
+    if spec['lower'] is None and spec['state'] == 'present':
         raise VifError("%s: lower is required (the device the %s sits on)" % (name, kind), obj=name, field='lower')
-    spec['lower'] = None if lower is None else check_ifname(lower, 'lower', name)
-    if lower is not None and spec['lower'] == name:
-        raise invalid('lower', lower, "a link cannot be its own lower device", name)
-    for field in ('lower', 'mode', 'mac', 'state', 'admin_state'):
-        if entry.get(field) is not None and not isinstance(entry[field], str):
-            raise invalid(field, entry[field], "expected a string", name)
-    mode = entry.get('mode') or DEFAULT_MODE
-    if mode not in MODES:
-        raise invalid('mode', mode, "expected one of %s" % ', '.join(MODES), name)
-    spec['mode'] = mode
-    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
-    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
-    admin_state = entry.get('admin_state') or 'up'
-    if admin_state not in ('up', 'down'):
-        raise invalid('admin_state', admin_state, "expected up or down", name)
-    spec['admin_state'] = admin_state
-    nopromisc = to_bool(entry.get('nopromisc'), 'nopromisc', name)
-    if nopromisc and mode != 'passthru':
+    if spec['lower'] == name:
+        raise invalid('lower', spec['lower'], "a link cannot be its own lower device", name)
+    mode = spec['mode']
+    if spec['nopromisc'] and mode != 'passthru':
         raise invalid('nopromisc', True, "only applies to mode passthru (mode is %s)" % mode, name)
-    spec['nopromisc'] = nopromisc
-    sources = entry.get('source_macs')
-    if sources is not None and not isinstance(sources, (list, tuple)):
-        raise invalid('source_macs', sources, "expected a list of MAC addresses", name)
-    if sources is not None and mode != 'source':
-        raise invalid('source_macs', sources, "only applies to mode source (mode is %s)" % mode, name)
-    if mode == 'source':
-        sources = sorted(set(normalise_mac(m, 'source_macs', name) for m in (sources or [])))
-    spec['source_macs'] = sources if mode == 'source' else None
-    if HANDLERS[kind].chardev:
-        spec['owner'] = resolve_user(entry.get('owner'), name)
-        spec['group'] = resolve_group(entry.get('group'), name)
-        spec['device_mode'] = normalise_file_mode(entry.get('device_mode'), name)
-    if state == 'absent':
+    if entry.get('source_macs') is not None and mode != 'source':
+        raise invalid('source_macs', entry['source_macs'], "only applies to mode source (mode is %s)" % mode, name)
+    if mode == 'source' and spec['source_macs'] is None:
+        spec['source_macs'] = []
+    if spec['state'] == 'absent':
         # every field it gives was validated above; removing a link needs only its name
-        return {'name': name, 'kind': kind, 'state': state}
+        return {'name': name, 'kind': kind, 'state': 'absent'}
     return spec
 
 
@@ -248,7 +246,7 @@ def describe_link(obj, chardev):
         words.append('source_macs [%s]' % ', '.join(obj.get('source_macs') or []))
     dev = obj.get('device') or {}
     if chardev and dev:
-        owner = (dev.get('uid', '?'), dev.get('gid', '?'), dev.get('mode', '?'))
+        owner = (dev.get('owner', '?'), dev.get('group', '?'), dev.get('device_mode', '?'))
         words.append('device owner %s group %s mode %s' % owner)
     return ', '.join(words)
 
@@ -291,7 +289,7 @@ def recreate_reason(spec, cur):
 
 def _owner_changes(spec, device):
     """What of owner/group/device_mode differs on the character device (dict field -> value)."""
-    want = {'uid': spec.get('owner'), 'gid': spec.get('group'), 'mode': spec.get('device_mode')}
+    want = dict((field, spec.get(field)) for field in DEVICE_VERIFIED)
     have = device or {}
     return dict((k, v) for k, v in want.items() if v is not None and have.get(k) != v)
 
@@ -306,9 +304,9 @@ def _predict(spec, cur, chardev):
             link[field] = spec[field]
     if chardev:
         device = dict(link.get('device') or {})
-        for field, key in (('owner', 'uid'), ('group', 'gid'), ('device_mode', 'mode')):
+        for field in DEVICE_VERIFIED:
             if spec.get(field) is not None:
-                device[key] = spec[field]
+                device[field] = spec[field]
         link['device'] = device
     return link
 
@@ -331,7 +329,7 @@ def _add_order(specs):
 
 def plan_links(specs, current, kind, purge_lowers=(), devices=None):
     """Plan macvlan/macvtap changes. ``devices`` holds the character-device state of existing
-    macvtaps by name ({'uid','gid','mode',...}); only needed where a spec manages ownership."""
+    macvtaps by name ({'owner', 'group', 'device_mode', ...}); only needed where a spec manages ownership."""
     chardev = HANDLERS[kind].chardev
     devices = devices or {}
     plan = Plan()
@@ -362,15 +360,14 @@ def plan_links(specs, current, kind, purge_lowers=(), devices=None):
             new = dict(after, mac=spec['mac'] or keep_mac, mtu=spec['mtu'])
             recreates.append(DeleteLinks([cur], reason='recreate: ' + reason))
             recreates.append(AddLink(new, reason='recreate: ' + reason))
-            owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in ('uid', 'gid', 'mode'))
+            owner = dict((k, v) for k, v in (after.get('device') or {}).items() if k in DEVICE_VERIFIED)
             if owner:  # re-apply ownership (the managed one, else the one the old device had)
-                owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+                owners.append(SetDeviceOwner(name, **owner))
             plan.touch(name, cur, new)
             continue
         diffs = {}
-        for field in IN_PLACE:
-            want = spec[field] if field != 'source_macs' else (spec['source_macs'] if spec['mode'] == 'source'
-                                                               else None)
+        for field in IN_PLACE_FIELDS:
+            want = spec[field]
             have = cur.get(field)
             if want is not None and want != have:
                 diffs[field] = (have, want)
@@ -378,7 +375,7 @@ def plan_links(specs, current, kind, purge_lowers=(), devices=None):
             changes.append(ChangeLink(cur, diffs))
         owner = _owner_changes(spec, cur.get('device')) if chardev else {}
         if owner:
-            owners.append(SetDeviceOwner(name, owner.get('uid'), owner.get('gid'), owner.get('mode')))
+            owners.append(SetDeviceOwner(name, **owner))
         if diffs or owner:
             plan.touch(name, cur, after)
     for name, link in sorted(current.items()):

@@ -13,16 +13,72 @@ from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     Context, SetAutoprobe, SetNumVfs, SetVf, WriteFile)
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
-    check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries, to_bool, whole_number)
+    check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
+    IN_PLACE, Field, names, normalise, whole)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 
 
-SRIOV_FIELDS = ('pf', 'num_vfs', 'drivers_autoprobe', 'vfs', 'allow_reset', 'persist')
 PERSIST_CHOICES = ('none', 'systemd-networkd')
-VF_FIELDS = ('vf', 'mac', 'vlan', 'qos', 'vlan_proto', 'spoofchk', 'trust', 'link_state', 'min_tx_rate',
-             'max_tx_rate')
 VF_LINK_STATE_NAMES = ('auto', 'enable', 'disable')
 VLAN_PROTO_NAMES = ('802.1Q', '802.1ad')
+
+
+def _vf_specs(entries, field, pf):
+    """The vfs: list of one PF, each entry checked (and named by its VF number), sorted by VF."""
+    vfs, seen = [], set()
+    for position, entry in enumerate(entries):
+        where = '%s[%d]' % (field, position)
+        if not isinstance(entry, dict):
+            raise invalid(where, entry, "each entry must be a dictionary with vf and its settings", pf)
+        unknown = sorted(set(entry) - set(names(VF_FIELDS)))
+        if unknown:
+            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(names(VF_FIELDS)), pf)
+        if entry.get('vf') is None:
+            raise invalid(where + '.vf', None, "the VF number is required", pf)
+        number = VF_FIELDS[0].normalise(entry['vf'], pf)
+        if number in seen:
+            raise invalid('vf', number, "appears twice for this PF", pf)
+        seen.add(number)
+        vf = normalise(VF_FIELDS, entry, '%s vf %d' % (pf, number), skip=('vf',))
+        vf['vf'] = number
+        _check_vf(vf, '%s vf %d' % (pf, number))
+        vfs.append(vf)
+    return sorted(vfs, key=lambda v: v['vf'])
+
+
+def _check_vf(vf, name):
+    if (vf['qos'] or vf['vlan_proto'] == '802.1ad') and not vf['vlan']:
+        raise invalid('qos' if vf['qos'] else 'vlan_proto', vf['qos'] or vf['vlan_proto'],
+                      "needs a VLAN (vlan 1-4095): the kernel applies QoS and the protocol to a VLAN tag", name)
+    if vf['min_tx_rate'] and vf['max_tx_rate'] and vf['min_tx_rate'] > vf['max_tx_rate']:
+        raise invalid('min_tx_rate', vf['min_tx_rate'], "is above max_tx_rate (%d Mbit/s); 0 means no limit"
+                      % vf['max_tx_rate'], name)
+
+
+# The settings of one VF (entries of vfs:); a setting not given is left as it is.
+VF_FIELDS = (
+    Field('vf', type='int', check=whole(0, 65535), required=True),
+    Field('mac', check=normalise_mac, change=IN_PLACE),
+    Field('vlan', type='int', check=whole(0, 4095), change=IN_PLACE),
+    Field('qos', type='int', check=whole(0, 7), change=IN_PLACE),
+    Field('vlan_proto', choices=VLAN_PROTO_NAMES, change=IN_PLACE),
+    Field('spoofchk', type='bool', change=IN_PLACE),
+    Field('trust', type='bool', change=IN_PLACE),
+    Field('link_state', choices=VF_LINK_STATE_NAMES, change=IN_PLACE),
+    Field('min_tx_rate', type='int', check=whole(0, 4294967295), change=IN_PLACE),
+    Field('max_tx_rate', type='int', check=whole(0, 4294967295), change=IN_PLACE),
+)
+# A physical function (top level, and the keys of a pfs: entry).
+PF_FIELDS = (
+    Field('pf', check=lambda value, field, obj: check_pf(value), per_entry=True),
+    Field('num_vfs', type='int', check=whole(0, 65535)),
+    Field('drivers_autoprobe', type='bool'),
+    Field('allow_reset', type='bool', default=False),
+    Field('vfs', type='list', elements='dict', options=VF_FIELDS, check=_vf_specs, per_entry=True),
+    Field('persist', choices=PERSIST_CHOICES, default='none'),
+)
+VF_SETTINGS = names(VF_FIELDS, change=IN_PLACE)
 
 
 class SriovTask:
@@ -94,64 +150,15 @@ def build_sriov_specs(params):
     """Task arguments -> one spec per PF (by netdev name or PCI address). Top-level num_vfs,
     drivers_autoprobe, allow_reset and persist are defaults for pfs: entries; vfs: is per PF."""
     specs = []
-    for _position, merged in task_entries(params, 'pfs', 'pf', 'physical function', SRIOV_FIELDS, ('vfs',)):
+    for _position, merged in task_entries(params, 'pfs', 'pf', 'physical function', names(PF_FIELDS),
+                                          names(PF_FIELDS, per_entry=True)):
         pf = check_pf(merged['pf'])
-        count = merged.get('num_vfs')
-        spec = {'pf': pf, 'allow_reset': to_bool(merged.get('allow_reset'), 'allow_reset', pf),
-                'num_vfs': None if count is None else whole_number(count, 'num_vfs', 0, 65535, pf),
-                'drivers_autoprobe': None if merged.get('drivers_autoprobe') is None else to_bool(
-                    merged['drivers_autoprobe'], 'drivers_autoprobe', pf),
-                'vfs': _vf_specs(merged.get('vfs') or [], pf),
-                'persist': merged.get('persist') or 'none'}
-        if spec['persist'] not in PERSIST_CHOICES:
-            raise invalid('persist', spec['persist'], "expected none or systemd-networkd", pf)
+        spec = normalise(PF_FIELDS, dict(merged, vfs=merged.get('vfs') or []), pf, skip=('pf',))
+        spec['pf'] = pf
         specs.append(spec)
     if params.get('persist_dir') is not None:
         check_directory(params['persist_dir'], 'persist_dir')
     return reject_duplicates(specs, 'pf')
-
-
-def _vf_specs(entries, pf):
-    if not isinstance(entries, list):
-        raise invalid('vfs', entries, "expected a list of dictionaries, each with vf and its settings", pf)
-    vfs, seen = [], set()
-    for position, entry in enumerate(entries):
-        where = 'vfs[%d]' % position
-        if not isinstance(entry, dict):
-            raise invalid(where, entry, "each entry must be a dictionary with vf and its settings", pf)
-        unknown = sorted(set(entry) - set(VF_FIELDS))
-        if unknown:
-            raise invalid(where, unknown[0], "unknown option; valid options: %s" % ', '.join(VF_FIELDS), pf)
-        if entry.get('vf') is None:
-            raise invalid(where + '.vf', None, "the VF number is required", pf)
-        vf = {'vf': whole_number(entry['vf'], 'vf', 0, 65535, pf)}
-        if vf['vf'] in seen:
-            raise invalid('vf', vf['vf'], "appears twice for this PF", pf)
-        seen.add(vf['vf'])
-        name = '%s vf %d' % (pf, vf['vf'])
-        vf['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') is not None else None
-        vf['vlan'] = None if entry.get('vlan') is None else whole_number(entry['vlan'], 'vlan', 0, 4095, name)
-        vf['qos'] = None if entry.get('qos') is None else whole_number(entry['qos'], 'qos', 0, 7, name)
-        proto = entry.get('vlan_proto')
-        if proto is not None and proto not in VLAN_PROTO_NAMES:
-            raise invalid('vlan_proto', proto, "expected 802.1Q or 802.1ad", name)
-        vf['vlan_proto'] = proto
-        if (vf['qos'] or proto == '802.1ad') and not vf['vlan']:
-            raise invalid('qos' if vf['qos'] else 'vlan_proto', vf['qos'] or proto,
-                          "needs a VLAN (vlan 1-4095): the kernel applies QoS and the protocol to a VLAN tag", name)
-        for flag in ('spoofchk', 'trust'):
-            vf[flag] = None if entry.get(flag) is None else to_bool(entry[flag], flag, name)
-        state = entry.get('link_state')
-        if state is not None and state not in VF_LINK_STATE_NAMES:
-            raise invalid('link_state', state, "expected auto, enable or disable", name)
-        vf['link_state'] = state
-        for rate in ('min_tx_rate', 'max_tx_rate'):
-            vf[rate] = None if entry.get(rate) is None else whole_number(entry[rate], rate, 0, 4294967295, name)
-        if vf['min_tx_rate'] and vf['max_tx_rate'] and vf['min_tx_rate'] > vf['max_tx_rate']:
-            raise invalid('min_tx_rate', vf['min_tx_rate'], "is above max_tx_rate (%d Mbit/s); 0 means no limit"
-                          % vf['max_tx_rate'], name)
-        vfs.append(vf)
-    return sorted(vfs, key=lambda v: v['vf'])
 
 
 def check_sriov_against(specs, states):
@@ -223,7 +230,7 @@ def verify_sriov(specs, states, vf_now):
             have = dict(vf_now.get(pf, {}).get(vf['vf'], {}))
             if have.get('vlan_proto') is None:
                 have['vlan_proto'] = '802.1Q'  # drivers without the VLAN list report only the 802.1Q tag
-            problems.extend(differences('%s vf %d' % (pf, vf['vf']), vf, have, VF_FIELDS[1:]))
+            problems.extend(differences('%s vf %d' % (pf, vf['vf']), vf, have, VF_SETTINGS))
     return problems
 
 

@@ -12,17 +12,40 @@ from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
 from ansible_collections.hostnet.vif.plugins.module_utils._facts import report_tap
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
-    check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries, to_bool)
+    check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries)
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
+    IN_PLACE, RECREATE, Field, names, normalise)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
-TAP_FIELDS = ('name', 'state', 'mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'bridge',
-              'mtu', 'mac', 'admin_state')
+
+
+def _bridge(value, field, obj):
+    """A bridge to be a port of, or '' for none."""
+    return check_ifname(value, field, obj) if value != '' else ''
+
+
+# The options of a tun/tap device (top level, and the keys of a taps: entry). mode and the flags have no
+# default: omitted means "as it is" for an existing device, tap / off for a new one. The kernel refuses
+# to attach with another type or multi-queue flag (EINVAL), so those are fixed when the device is made;
+# vnet_hdr and packet_info follow whoever attaches (TUNSETIFF).
+TAP_FIELDS = (
+    Field('name', check=check_ifname, per_entry=True),
+    Field('state', choices=('present', 'absent'), default='present'),
+    Field('mode', choices=('tap', 'tun'), change=RECREATE),
+    Field('owner', check=resolve_user, change=IN_PLACE),
+    Field('group', check=resolve_group, change=IN_PLACE),
+    Field('multi_queue', type='bool', change=RECREATE),
+    Field('vnet_hdr', type='bool', change=IN_PLACE),
+    Field('packet_info', type='bool', change=IN_PLACE),
+    Field('bridge', check=_bridge, change=IN_PLACE),
+    Field('mtu', type='int', check=check_mtu, change=IN_PLACE),
+    Field('mac', check=normalise_mac, per_entry=True, change=IN_PLACE),
+    Field('admin_state', choices=('up', 'down'), default='up', change=IN_PLACE),
+)
 TAP_FLAGS = ('multi_queue', 'vnet_hdr', 'packet_info')
-# The kernel refuses to attach with a different type or multi-queue flag (EINVAL), so these are
-# fixed when the device is made; vnet_hdr and packet_info follow whoever attaches (TUNSETIFF).
-TAP_FIXED = ('mode', 'multi_queue')
-TAP_IN_PLACE = ('owner', 'group', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
-VERIFIED = ('mode', 'owner', 'group', 'multi_queue', 'vnet_hdr', 'packet_info', 'mtu', 'mac', 'bridge', 'admin_state')
+TAP_FIXED = names(TAP_FIELDS, change=RECREATE)
+TAP_IN_PLACE = names(TAP_FIELDS, change=IN_PLACE)
+VERIFIED = names(TAP_FIELDS, verify=True)
 
 
 class TapHandler(Handler):
@@ -92,41 +115,23 @@ def _predicted_tap(predicted, link, netns):
 
 def build_tap_specs(params):
     """Task arguments -> tap specs. One device (top-level name) or many (taps:)."""
-    entries = task_entries(params, 'taps', 'name', 'tap device', TAP_FIELDS, ('name', 'mac'))
+    entries = task_entries(params, 'taps', 'name', 'tap device', names(TAP_FIELDS),
+                           names(TAP_FIELDS, per_entry=True))
     return reject_duplicates([_tap_spec(merged, position) for position, merged in entries], 'name')
 
 
 def _tap_spec(entry, position):
     name = check_ifname(entry.get('name'), 'name' if position is None else 'taps[%d].name' % position)
-    state = entry.get('state') or 'present'
-    if state not in ('present', 'absent'):
-        raise invalid('state', state, "expected present or absent", name)
-    spec = {'name': name, 'kind': 'tun', 'state': state}
-    # mode and flags: omitted means "as it is" for an existing device, tap / off for a new one.
-    mode = entry.get('mode')
-    if mode not in (None, 'tap', 'tun'):
-        raise invalid('mode', mode, "expected tap (Ethernet frames) or tun (IP packets)", name)
-    spec['mode'] = mode
-    spec['owner'] = resolve_user(entry.get('owner'), name)
-    spec['group'] = resolve_group(entry.get('group'), name)
-    for flag in TAP_FLAGS:
-        spec[flag] = None if entry.get(flag) is None else to_bool(entry.get(flag), flag, name)
-    if mode == 'tun' and entry.get('mac'):
+    spec = normalise(TAP_FIELDS, entry, name, skip=('name',))
+    spec.update(name=name, kind='tun')
+    if spec['mode'] == 'tun' and spec['mac']:
         raise invalid('mac', entry['mac'], "a tun device carries IP packets and has no MAC address", name)
-    spec['mac'] = normalise_mac(entry['mac'], 'mac', name) if entry.get('mac') else None
-    spec['mtu'] = check_mtu(entry['mtu'], name) if entry.get('mtu') is not None else None
-    bridge = entry.get('bridge')
-    spec['bridge'] = None if bridge is None else (check_ifname(bridge, 'bridge', name) if bridge else '')
-    if mode == 'tun' and spec['bridge']:
-        raise invalid('bridge', bridge, "a tun device carries IP packets and cannot be a bridge port "
+    if spec['mode'] == 'tun' and spec['bridge']:
+        raise invalid('bridge', entry['bridge'], "a tun device carries IP packets and cannot be a bridge port "
                       "(set bridge: '' for this entry)", name)
-    admin_state = entry.get('admin_state') or 'up'
-    if admin_state not in ('up', 'down'):
-        raise invalid('admin_state', admin_state, "expected up or down", name)
-    spec['admin_state'] = admin_state
-    if state == 'absent':
+    if spec['state'] == 'absent':
         # every field it gives was validated above; removing a device needs only its name
-        return {'name': name, 'kind': 'tun', 'state': state}
+        return {'name': name, 'kind': 'tun', 'state': 'absent'}
     return spec
 
 

@@ -57,7 +57,7 @@ def test_no_moment_gives_more_than_old_and_new_both_allow(node, monkeypatch, old
         # while anyone new holds the node it has no bit the new mode lacks; the old holders never gain one
         assert not (owners_changed and mode & ~new[2]), (seen, old, new)
         assert not (not owners_changed and mode & ~old[2] & ~new[2]), (seen, old, new)
-    assert kern.node_owner(node, MAJOR, MINOR) == {'uid': new[0], 'gid': new[1], 'mode': '%04o' % new[2]}
+    assert kern.node_owner(node, MAJOR, MINOR) == {'owner': new[0], 'group': new[1], 'device_mode': '%04o' % new[2]}
 
 
 def test_a_symlink_to_the_node_is_refused_not_followed(node, tmp_path):
@@ -66,7 +66,7 @@ def test_a_symlink_to_the_node_is_refused_not_followed(node, tmp_path):
     with pytest.raises(VifError) as err:
         kern.set_node_owner(str(link), MAJOR, MINOR, 65534, 65534, '0666')
     assert 'is not (or no longer) the character device' in err.value.msg
-    assert kern.node_owner(node, MAJOR, MINOR) == {'uid': 0, 'gid': 0, 'mode': '0600'}
+    assert kern.node_owner(node, MAJOR, MINOR) == {'owner': 0, 'group': 0, 'device_mode': '0600'}
 
 
 def test_another_device_number_or_a_non_macvtap_major_is_refused(node, tmp_path):

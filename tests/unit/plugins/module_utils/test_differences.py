@@ -23,13 +23,13 @@ def test_links_compare_source_lists_as_sets_and_the_character_device():
     plan.touch('t', None, {'name': 't', 'kind': 'macvtap', 'lower': 'eth1', 'mode': 'source', 'nopromisc': False,
                            'admin_state': 'up', 'mac': None, 'mtu': None,
                            'source_macs': ['02:00:5e:00:00:02', '02:00:5e:00:00:01'],
-                           'device': {'uid': 65534, 'gid': None, 'mode': '0600'}})
+                           'device': {'owner': 65534, 'group': None, 'device_mode': '0600'}})
     after = {'t': {'name': 't', 'kind': 'macvtap', 'lower': 'eth1', 'mode': 'source', 'nopromisc': False,
                    'admin_state': 'up', 'mac': '02:00:5e:00:00:09', 'mtu': 1500,
                    'source_macs': ['02:00:5e:00:00:01', '02:00:5e:00:00:02']}}
-    devices = {'t': {'uid': 0, 'gid': 0, 'mode': '0600'}}
+    devices = {'t': {'owner': 0, 'group': 0, 'device_mode': '0600'}}
     assert macv.verify_links([], after, 'macvtap', plan, devices) == [
-        't: character device uid is 0, expected 65534']
+        't: character device owner is 0, expected 65534']
 
 
 def test_sriov_reads_a_missing_vlan_protocol_as_802_1q():

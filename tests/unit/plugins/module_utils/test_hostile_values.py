@@ -5,7 +5,11 @@ import os
 
 import pytest
 
-from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _model as model, _pipeline as pipeline
+from ansible_collections.hostnet.vif.plugins.module_utils import (
+    _kernel as kernel,
+    _model as model,
+    _pipeline as pipeline,
+)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, macv, sriov, tap
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 

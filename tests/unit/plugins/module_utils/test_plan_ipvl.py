@@ -24,7 +24,7 @@ def ivl(name, lower='eth1', mode='l2', flag='bridge', kind='ipvlan', **extra):
 
 
 def specs(params, kind='ipvlan'):
-    return ipvl.build_specs(params, kind, kind == 'ipvtap')
+    return ipvl.build_specs(params, kind)
 
 
 def plan(params, current, kind='ipvlan', purge=(), devices=None):
@@ -141,11 +141,11 @@ def test_mode_and_flag_change_in_place_in_one_request():
 
 def test_a_new_lower_recreates_and_keeps_ownership():
     current = dict(CURRENT, eth2=link('eth2', kind='veth'), it0=ivl('it0', kind='ipvtap'))
-    devices = {'it0': {'uid': 65534, 'gid': 0, 'mode': '0660'}}
+    devices = {'it0': {'owner': 65534, 'group': 0, 'device_mode': '0660'}}
     actions = plan({'name': 'it0', 'lower': 'eth2', 'mode': 'l2'}, current, 'ipvtap', devices=devices).actions
     assert [type(a) for a in actions] == [apply.DeleteLinks, apply.AddLink, apply.SetDeviceOwner]
     assert 'recreate: lower device eth1 -> eth2' in actions[1].describe()
-    assert (actions[2].uid, actions[2].mode) == (65534, '0660')
+    assert (actions[2].owner, actions[2].device_mode) == (65534, '0660')
 
 
 def test_purge_deletes_first_only_this_kind_on_the_listed_lowers():
@@ -159,15 +159,15 @@ def test_purge_deletes_first_only_this_kind_on_the_listed_lowers():
 
 def test_ipvtap_ownership_only_where_it_differs():
     current = dict(CURRENT, t=ivl('t', kind='ipvtap'))
-    devices = {'t': {'uid': 0, 'gid': 0, 'mode': '0600'}}
+    devices = {'t': {'owner': 0, 'group': 0, 'device_mode': '0600'}}
     actions = plan({'name': 't', 'lower': 'eth1', 'mode': 'l2', 'owner': '65534', 'device_mode': '0600'}, current,
                    'ipvtap', devices=devices).actions
-    assert [type(a) for a in actions] == [apply.SetDeviceOwner] and actions[0].uid == 65534
-    assert actions[0].mode is None
+    assert [type(a) for a in actions] == [apply.SetDeviceOwner] and actions[0].owner == 65534
+    assert actions[0].device_mode is None
 
 
 def test_the_diff_line_of_an_ipvtap():
-    obj = dict(ivl('t', kind='ipvtap', mode='l3s', flag='vepa'), device={'uid': 1, 'gid': 2, 'mode': '0660'})
+    obj = dict(ivl('t', kind='ipvtap', mode='l3s', flag='vepa'), device={'owner': 1, 'group': 2, 'device_mode': '0660'})
     assert ipvl.IPVTAP.describe(obj) == ('ipvtap t: lower eth1, mode l3s vepa, mtu 1500, up, '
                                          'device owner 1 group 2 mode 0660')
 

@@ -56,10 +56,10 @@ def test_macvtap_ownership_is_planned_only_where_it_differs():
     current = dict(CURRENT, t=link('t', kind='macvtap', lower='eth1', mode='vepa'))
     specs = macv.build_link_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'},
                                   'macvtap')
-    devices = {'t': {'uid': 0, 'gid': 0, 'mode': '0600'}}
+    devices = {'t': {'owner': 0, 'group': 0, 'device_mode': '0600'}}
     actions = macv.plan_links(specs, current, 'macvtap', set(), devices).actions
     assert len(actions) == 1 and isinstance(actions[0], apply.SetDeviceOwner)
-    assert (actions[0].uid, actions[0].gid, actions[0].mode) == (65534, None, None)
+    assert (actions[0].owner, actions[0].group, actions[0].device_mode) == (65534, None, None)
 
 
 def test_diff_text_is_one_line_per_touched_link():

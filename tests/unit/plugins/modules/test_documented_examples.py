@@ -17,12 +17,12 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sr
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 # Options whose value is a list of per-object dictionaries, and the keys such an entry may have.
 ENTRY_KEYS = {
-    'links': set(macv.LINK_FIELDS) | set(macv.DEVICE_FIELDS),
-    'taps': set(tap.TAP_FIELDS),
+    'links': set(macv.names(macv.fields('macvtap'))),
+    'taps': set(tap.names(tap.TAP_FIELDS)),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),
-    'pfs': set(sriov.SRIOV_FIELDS),
-    'vfs': set(sriov.VF_FIELDS),
+    'pfs': set(sriov.names(sriov.PF_FIELDS)),
+    'vfs': set(sriov.names(sriov.VF_FIELDS)),
 }
 
 

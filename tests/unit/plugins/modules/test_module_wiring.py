@@ -9,14 +9,13 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _module_glue as module_glue
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import ipvl
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, ipvlan, ipvtap, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
 
 MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
            'macvtap': (macvtap, module_glue.link_argument_spec('macvtap')),
-           'ipvlan': (ipvlan, ipvl.argument_spec('ipvlan')),
-           'ipvtap': (ipvtap, ipvl.argument_spec('ipvtap')),
+           'ipvlan': (ipvlan, module_glue.link_argument_spec('ipvlan')),
+           'ipvtap': (ipvtap, module_glue.link_argument_spec('ipvtap')),
            'hairpin': (hairpin, module_glue.hairpin_argument_spec()),
            'tap': (tap, module_glue.tap_argument_spec()),
            'sriov': (sriov, module_glue.sriov_argument_spec()),
