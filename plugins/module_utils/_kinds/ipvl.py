@@ -163,7 +163,7 @@ def _check_port(present, current, kind, removed, purge_lowers):
     """Mode and flag are the lower device's (its ipvlan port's): every ipvlan/ipvtap on one lower device
     has the same ones, and a link made or changed with others changes its siblings too. So the task's
     links on a lower device agree, and with every sibling that stays."""
-    wanted = {}  # lower -> (mode, flag, link that set them)
+    wanted: dict = {}  # lower -> (mode, flag, link that set them)
     for spec in present:
         settings = (spec['mode'], spec['flag'])
         first = wanted.setdefault(spec['lower'], settings + (spec['name'],))
@@ -245,7 +245,8 @@ def plan_links(specs, current, kind, chardev, purge_lowers=(), devices=None):
     changes and character-device ownership. ``devices``: character-device state of existing links."""
     devices = devices or {}
     plan = Plan()
-    deletes, adds, changes, owners, recreates = [], [], [], [], []
+    deletes, adds, changes, owners = [], [], [], []
+    recreates: list = []  # delete + add pairs
     listed = set(spec['name'] for spec in specs)
     for spec in specs:
         name = spec['name']
