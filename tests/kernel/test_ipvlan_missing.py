@@ -3,11 +3,12 @@ fail with a sentence that names the kind and the link, change nothing, and never
 drivers' behaviour itself is tested where they exist: tests/qemu/test_ipvlan.py, in the QEMU guest."""
 
 import json
+import os
 import subprocess
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from conftest import sh, snapshot
+from conftest import links, sh, snapshot
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
@@ -43,3 +44,26 @@ def test_the_module_fails_with_its_result_not_a_traceback(no_ipvlan, module, cap
     out = json.loads(capsys.readouterr().out)
     assert out['failed'] is True and 'no ipvlan/ipvtap driver' in out['msg'] and 'exception' not in out
     assert out['obj'] == 'iv0'
+
+
+def test_the_role_passes_ipvlan_and_ipvtap_keys_to_the_modules(switched):
+    """host_profile's ipvlan:/ipvtap: keys reach hostnet.vif.ipvlan (here it meets the kernel without the
+    driver: the play fails with the module's sentence, and nothing of the profile's links exists)."""
+    from test_host_profile import site
+    host, _switch = switched
+    spec = {'lowers_up': ['uplink'], 'ipvlan': [{'name': 'c0', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private'}],
+            'ipvtap': [{'name': 'vm0ivt', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private'}]}
+    done, recap = site(host, None, host_profile_spec=spec)
+    assert recap['failed'] == 1 and 'Ipvlan links' in done.stdout and 'no ipvlan/ipvtap driver' in done.stdout
+    assert not {'c0', 'vm0ivt'} & set(links(host))
+
+
+def test_the_role_refuses_ipvlan_where_it_must_persist_before_anything_changes(switched, tmp_path):
+    from test_host_profile import site
+    host, _switch = switched
+    spec = {'macvlan': [{'name': 'mv0', 'lower': 'uplink', 'mode': 'bridge'}],
+            'ipvlan': [{'name': 'c0', 'lower': 'uplink', 'mode': 'l2'}]}
+    done, recap = site(host, None, '-e', 'host_profile_persist=systemd-networkd', '-e',
+                       'host_profile_persist_dir=%s' % tmp_path, host_profile_spec=spec)
+    assert recap["failed"] == 1 and "does not write ipvlan/ipvtap links yet" in done.stdout, done.stdout
+    assert os.listdir(tmp_path) == [] and 'mv0' not in links(host)
