@@ -574,7 +574,7 @@ class SetDeviceOwner:
         index = ctx.kernel.index_of(self.obj)
         devs = kern.macvtap_chardevs(ctx.netns, [self.obj])
         if self.obj not in devs:
-            raise VifError("%s: the macvtap's character device is not visible in sysfs" % self.obj, obj=self.obj)
+            raise VifError("%s: the link's character device is not visible in sysfs" % self.obj, obj=self.obj)
         dev = devs[self.obj]
         self.device = (dev['major'], dev['minor'])
         self.path = kern.chardev_node(ctx.netns, self.obj, index, dev['major'], dev['minor'])
