@@ -183,22 +183,29 @@ class ProfileTask:
         self.options = options
 
 
-def _located(exc, where):
-    """``exc`` with the profile path of what it is about: ``macvtap[2].device_mode``."""
+def _located(exc, where, name=None):
+    """``exc`` with the profile path of what it is about: ``macvtap[2].device_mode`` (``name``: the
+    entry's, which the path then stands for in the message)."""
     field = exc.field.rsplit('.', 1)[-1] if exc.field else None
     if field and re.fullmatch(r'\w+\[\d+\]', field):
         field = None  # the handler's own list position (links[0]): the profile's replaces it
     path = where + ('.' + field if field else '')
-    error = VifError('%s: %s' % (path, exc.msg), obj=exc.obj, field=path, value=exc.value, errno=exc.errno,
-                     details=exc.details)
-    return error
+    msg = '%s: %s' % (path, exc.msg)
+    # "vm0: device_mode='0o660' is invalid: ..." -> "macvtap[2].device_mode='0o660' is invalid: ..."
+    for own in ([exc.field] if exc.field else []) + (['%s: %s' % (name, exc.field)] if name and exc.field else []):
+        if exc.msg.startswith(own + '='):
+            msg = path + exc.msg[len(own):]
+    return VifError(msg, obj=exc.obj, field=path, value=exc.value, errno=exc.errno, details=exc.details)
+
+
+def _entry_name(entry):
+    return entry.get('name', entry.get('pf')) if isinstance(entry, dict) else entry
 
 
 def _entry_path(stage_task, obj):
     """The profile path of the entry an object belongs to (``macvlan[1]``), or the stage's key."""
     for position, entry in enumerate(stage_task.entries):
-        name = entry.get('name', entry.get('pf')) if isinstance(entry, dict) else entry
-        if name is not None and name == obj:
+        if obj is not None and _entry_name(entry) == obj:
             return '%s[%d]' % (stage_task.stage.key, position)
     return stage_task.stage.key
 
@@ -210,7 +217,7 @@ def _build_stage(stage, entries, options):
         try:
             stage.handler.build(stage.params([entry], options, whole=False))
         except VifError as exc:
-            raise _located(exc, '%s[%d]' % (stage.key, position)) from None
+            raise _located(exc, '%s[%d]' % (stage.key, position), _entry_name(entry)) from None
     try:
         return StageTask(stage, entries, stage.handler.build(stage.params(entries, options)))
     except VifError as exc:  # across entries: duplicates, purge
@@ -233,6 +240,11 @@ class ProfileHandler(Handler):
         if params.get('reflective_relay'):
             relay_params = {'lowers': params['reflective_relay'], 'netns': params.get('netns'),
                             'probe_in_check_mode': params.get('probe_in_check_mode') or False}
+            for position, entry in enumerate(params['reflective_relay']):
+                try:
+                    relay.build_relay_specs(dict(relay_params, lowers=[entry]))
+                except VifError as exc:
+                    raise _located(exc, 'reflective_relay[%d]' % position, _entry_name(entry)) from None
             try:
                 relay.build_relay_specs(relay_params)
             except VifError as exc:
@@ -246,7 +258,8 @@ class ProfileHandler(Handler):
         predicted = _predict(kernel, netns, task)
         files = _plan_files(task, predicted)
         destructive = _refuse_destructive(task, predicted, files)
-        planned = [action for _st, plan in predicted.plans for action in plan.actions] + files.actions
+        kernel_actions = [action for _st, plan in predicted.plans for action in plan.actions]
+        planned = files.actions + kernel_actions if destructive else kernel_actions + files.actions
         result = {'changed': bool(planned), 'actions': [a.describe() for a in planned],
                   'unpredicted': predicted.unpredicted, 'persisted': _persisted_files(files)}
         if files.warnings:
@@ -262,8 +275,9 @@ class ProfileHandler(Handler):
                 result['reflective_relay'] = relay.run_relays(kernel, netns, task.relay_params, check_mode)
             return result
         done_plans = _apply(kernel, netns, task, files, destructive, result)
-        result['actions'] = [a.describe() for _st, plan in done_plans for a in plan.actions] + [
-            a.describe() for a in files.actions]
+        applied = [a for _st, plan in done_plans for a in plan.actions]
+        applied = files.actions + applied if destructive else applied + files.actions
+        result['actions'] = [a.describe() for a in applied]
         if diff:
             result['diff'] = _diffs(done_plans, files, netns)
         return result
@@ -322,7 +336,7 @@ def _predict(kernel, netns, task):
             plan = handler.plan(stage_task.task, state)
         except VifError as exc:
             if not _creates_vfs(predicted.plans):
-                raise _located(exc, _entry_path(stage_task, exc.obj)) from None
+                raise _located(exc, _entry_path(stage_task, exc.obj), exc.obj) from None
             predicted.unpredicted.append('%s: planned once the VFs the profile creates exist (%s)'
                                          % (stage_task.stage.key, exc.msg))
             continue
@@ -536,7 +550,7 @@ def _apply(kernel, netns, task, files, destructive, result):
                     handler.check(stage_task.task, state)
                     plan = handler.plan(stage_task.task, state)
                 except VifError as exc:
-                    raise _located(exc, _entry_path(stage_task, exc.obj)) from None
+                    raise _located(exc, _entry_path(stage_task, exc.obj), exc.obj) from None
                 plan.actions = [a for a in plan.actions if not isinstance(a, WriteFile)]  # the files stage's
                 for name in [n for n, v in plan.after.items() if (v or {}).get('kind') == 'file']:
                     plan.after.pop(name)
