@@ -401,7 +401,8 @@ def _plan_files(task, predicted):
     if options['persist'] != 'systemd-networkd':
         return files
     by_key = dict((st.stage.key, st) for st in task.stages)
-    wanted, unwanted = {}, set()
+    wanted: dict = {}
+    unwanted: set = set()
 
     def want(path, text):
         if wanted.get(path, text) != text:
@@ -409,10 +410,10 @@ def _plan_files(task, predicted):
                            "device share a name); rename one" % path, obj=path, field='persist')
         wanted[path] = text
     directory = options['persist_dir']
-    links, lowers = [], {}
-    for key in LINK_STAGES:
-        stage_task = by_key.get(key)
-        for position, spec in enumerate(stage_task.task.specs if stage_task else []):
+    links: list = []
+    lowers: dict = {}
+    for stage_task in [by_key[key] for key in LINK_STAGES if key in by_key]:
+        for position, spec in enumerate(stage_task.task.specs):
             if spec['state'] == 'absent':
                 unwanted.update(persist.profile_file_name(directory, spec['name'], suffix)
                                 for suffix in ('.netdev', '.network'))
@@ -430,13 +431,14 @@ def _plan_files(task, predicted):
         want(persist.profile_file_name(directory, lower, '.network'),
              persist.render_lower_network(lower, lowers[lower]))
     taps = by_key.get('taps')
-    bridges = {}
-    for position, spec in enumerate(taps.task if taps else []):
+    tap_entries = taps.entries if taps is not None else []
+    bridges: dict = {}
+    for position, spec in enumerate(taps.task if taps is not None else []):
         if spec['state'] == 'absent':
             unwanted.update(persist.profile_file_name(directory, spec['name'], suffix)
                             for suffix in ('.netdev', '.network'))
             continue
-        entry, where = taps.entries[position], '%s[%d]' % ('taps', position)
+        entry, where = tap_entries[position], 'taps[%d]' % position
         owner = persist.persisted_id(entry.get('owner'), where + '.owner', spec['name'])
         group = persist.persisted_id(entry.get('group'), where + '.group', spec['name'])
         want(persist.profile_file_name(directory, spec['name'], '.netdev'),
@@ -499,7 +501,8 @@ class Journal:
 
     def undo(self):
         """Newest first, each run of actions with its own context; returns the failures in words."""
-        errors, groups = [], []
+        errors: list = []
+        groups: list = []
         for ctx, action in self.done:
             if groups and groups[-1][0] is ctx:
                 groups[-1][1].append(action)
