@@ -257,7 +257,7 @@ class ProfileHandler(Handler):
     def run_composite(self, kernel, netns, task, check_mode, diff):
         predicted = _predict(kernel, netns, task)
         files = _plan_files(task, predicted)
-        destructive = _refuse_destructive(task, predicted, files)
+        destructive = _refuse_destructive(predicted)
         kernel_actions = [action for _st, plan in predicted.plans for action in plan.actions]
         planned = files.actions + kernel_actions if destructive else kernel_actions + files.actions
         result = {'changed': bool(planned), 'actions': [a.describe() for a in planned],
@@ -346,7 +346,7 @@ def _predict(kernel, netns, task):
     return predicted
 
 
-def _refuse_destructive(task, predicted, files):
+def _refuse_destructive(predicted):
     """A VF count change from a non-zero count (a reduction, or any change that goes through 0)
     destroys the PF's VFs. Undoing it after a later failure would have to recreate them, and what
     used them (VMs, links) would not get them back: such a change runs only with its own PF's VF

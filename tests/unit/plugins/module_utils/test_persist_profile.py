@@ -234,3 +234,47 @@ def test_owner_and_group_are_written_as_names_or_ascii_numbers(value, written):
 def test_an_owner_that_udev_or_networkd_would_misread_is_refused(value):
     with pytest.raises(VifError, match='cannot be written to a udev rule or networkd file'):
         persist.persisted_id(value, 'owner', 'vm0')
+
+
+def _file_plan(tmp_path, **spec):
+    from ansible_collections.hostnet.vif.plugins.module_utils._kinds import profile
+    network, udev = tmp_path / 'network', tmp_path / 'udev'
+    network.mkdir(exist_ok=True)
+    task = profile.PROFILE.build(dict(spec, persist='systemd-networkd', persist_dir=str(network), udev_dir=str(udev)))
+    return profile._plan_files(task, profile.Predicted()), network, udev
+
+
+def test_the_file_plan_writes_what_differs_and_removes_the_files_of_absent_entries(tmp_path):
+    (tmp_path / 'network').mkdir()
+    (tmp_path / 'network' / '70-hostnet-vif-old0.netdev').write_text('[NetDev]\nName=old0\n')
+    (tmp_path / 'network' / '70-hostnet-vif-a0.network').write_text(ROLE_OUTPUT['hostside.network'])
+    files, network, udev = _file_plan(tmp_path, macvlan=[{'name': 'a0', 'lower': 'up0'},
+                                                         {'name': 'old0', 'lower': 'up1', 'state': 'absent'}],
+                                      macvtap=[{'name': 'vm0', 'lower': 'up0', 'device_mode': 432}])
+    described = [a.describe() for a in files.actions]
+    assert described == ['write %s/70-hostnet-vif-%s' % (network, name)
+                         for name in ('a0.netdev', 'a0.network', 'up0.network', 'vm0.netdev', 'vm0.network')] + [
+        'write %s/70-hostnet-vif-macvtap.rules' % udev, 'rm %s/70-hostnet-vif-old0.netdev' % network]
+    assert [a.old for a in files.actions][-1] == '[NetDev]\nName=old0\n'
+
+
+def test_purge_removes_every_profile_file_the_profile_does_not_list(tmp_path):
+    (tmp_path / 'network').mkdir()
+    for name in ('70-hostnet-vif-stale.netdev', '70-hostnet-vif-stale.network', '10-someone-else.network',
+                 '70-hostnet-vif-sriov-0000-03-00.0.link'):
+        (tmp_path / 'network' / name).write_text('x\n')
+    files, network, _udev = _file_plan(tmp_path, purge=True, taps=[{'name': 'vnet0'}])
+    assert sorted(a.describe() for a in files.actions if a.new is None) == [
+        'rm %s/70-hostnet-vif-stale.netdev' % network, 'rm %s/70-hostnet-vif-stale.network' % network]
+
+
+def test_two_objects_in_one_file_are_refused(tmp_path):
+    with pytest.raises(VifError, match='would be persisted in the same file'):
+        _file_plan(tmp_path, macvlan=[{'name': 'a0', 'lower': 'vnet0'}], taps=[{'name': 'vnet0'}])
+
+
+def test_a_persist_directory_others_can_write_is_refused(tmp_path):
+    (tmp_path / 'network').mkdir(mode=0o777)
+    (tmp_path / 'network').chmod(0o777)
+    with pytest.raises(VifError, match='writable by others'):
+        _file_plan(tmp_path, taps=[{'name': 'vnet0'}])
