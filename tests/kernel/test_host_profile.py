@@ -148,5 +148,5 @@ def test_a_profile_that_fails_at_its_last_link_leaves_nothing_of_itself(switched
     done, recap = site(host, None, host_profile_spec=spec)
     said = ' '.join(done.stdout.split())
     assert recap['failed'] == 1, said[-3000:]
-    assert 'vm1' in said and 'EBUSY' in said and 'everything this profile had changed was undone' in said
     assert sorted(links(host)) == before and 'UP' not in links(host)['uplink']['flags']
+    assert 'vm1' in said and 'EBUSY' in said and 'everything this profile had changed was undone' in said
