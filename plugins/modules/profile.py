@@ -15,7 +15,7 @@ description:
   - Applies a host profile - SR-IOV PFs, lower devices brought up, macvlan and macvtap links, tap devices, bridge-port
     hairpin, reflective-relay expectations and, with O(persist=systemd-networkd), the files that make it survive a
     reboot - in B(one) call. The options are the keys of the C(hostnet.vif.host_profile) role's C(host_profile_spec),
-    so the role passes them straight through.
+    so the role (which is this one task, plus the pyroute2 install when asked) passes them straight through.
   - B(One validation.) Every entry of every kind is checked by the same rules as the kind's own module
     (M(hostnet.vif.sriov), M(hostnet.vif.macvlan), M(hostnet.vif.macvtap), M(hostnet.vif.tap), M(hostnet.vif.hairpin),
     M(hostnet.vif.reflective_relay)), absent entries included, before anything changes; an error names the profile
@@ -132,8 +132,6 @@ attributes:
 requirements:
   - pyroute2 >= 0.7.2 on the managed host (tested with 0.7.2, Debian 12's python3-pyroute2, and 0.9.7)
 seealso:
-  - role: hostnet.vif.host_profile
-    description: The role that wraps this module (prerequisites, then this one task).
   - module: hostnet.vif.vif_info
 '''
 
