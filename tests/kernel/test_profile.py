@@ -350,3 +350,22 @@ def test_the_module_runs_through_ansible_as_one_task(switched, tmp_path):
                            '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable, str(play)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_kinds_on_vfs_the_profile_creates_are_planned_once_they_exist():
+    """Check mode cannot know the interface names of VFs that do not exist yet: a kind that sits on
+    them is listed in ``unpredicted`` instead of refused. Applied, it is checked once the VFs exist;
+    here VF 1's interface never appears (its stand-in is removed), so the run fails naming the entry
+    and the VF count it had raised goes back to 0."""
+    def body(host):
+        sh('ip', 'link', 'del', 'pfemu0v1')
+        params = {'sriov': [{'pf': 'pfemu0', 'num_vfs': 2}], 'lowers_up': ['pfemu0v0', 'pfemu0v1']}
+        predicted = pipeline.run_profile(dict(params), check_mode=True)
+        count_after_check = host.sysfs('sriov_numvfs')
+        error = _refused(dict(params))
+        return predicted, count_after_check, error.msg, error.field, host.sysfs('sriov_numvfs')
+    predicted, count_after_check, msg, field, count = emulated_host(body)
+    assert predicted['changed'] and count_after_check == '0'
+    assert predicted['unpredicted'] and predicted['unpredicted'][0].startswith('lowers_up: planned once the VFs')
+    assert field == 'lowers_up[1].name' and 'pfemu0v1' in msg and 'no such device' in msg, msg
+    assert 'everything this profile had changed was undone (1 action)' in msg and count == '0'
