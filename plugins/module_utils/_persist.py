@@ -12,6 +12,7 @@ __metaclass__ = type
 import binascii
 import errno
 import os
+import re
 import stat
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _nofollow as nofollow
@@ -122,3 +123,151 @@ def write_text(path, text):
 
 def _random_suffix():
     return binascii.hexlify(os.urandom(8)).decode()
+
+
+# -- a host profile's systemd-networkd files and macvtap udev rule ----------------------------------
+# Rendered from the handlers' validated, normalised specs (names already refused by model.check_name
+# when udev or networkd would read them as patterns), byte for byte what the host_profile role's
+# templates wrote where those were right, so hosts upgraded from the role see no change.
+
+PROFILE_PREFIX = '70-hostnet-vif-'
+DEFAULT_UDEV_DIR = '/etc/udev/rules.d'
+UDEV_RULES_NAME = PROFILE_PREFIX + 'macvtap.rules'
+_ROLE_HEADER = '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+# A user or group as udev (OWNER=, GROUP=) and networkd (User=, Group=) take it: a plain name or a number.
+_ID_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]{0,31}|[0-9]{1,10}')
+
+
+def profile_file_name(directory, name, suffix):
+    return os.path.join(directory, PROFILE_PREFIX + name + suffix)
+
+
+def persisted_id(value, field, obj):
+    """An owner or group as written to a file: the validated name as given, or its number in ASCII
+    digits (``value`` is what the task gave, already resolved on the target by the handler)."""
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _ID_RE.fullmatch(text):
+        raise VifError("%s: %s=%r cannot be written to a udev rule or networkd file: expected a user or group "
+                       "name of letters, digits, '_', '.', '-' (not starting with a digit or '-') or a number"
+                       % (obj, field, value), obj=obj, field=field, value=value)
+    return str(int(text)) if text.isdigit() else text
+
+
+def render_link_netdev(spec):
+    """The .netdev of a macvlan/macvtap (systemd.netdev(5): [NetDev], [MACVLAN]/[MACVTAP])."""
+    lines = [_ROLE_HEADER + '[NetDev]', 'Name=%s' % spec['name'], 'Kind=%s' % spec['kind']]
+    if spec.get('mac'):
+        lines.append('MACAddress=%s' % spec['mac'])
+    if spec.get('mtu'):
+        lines.append('MTUBytes=%d' % spec['mtu'])
+    lines += ['', '[%s]' % spec['kind'].upper(), 'Mode=%s' % spec['mode']]
+    if spec.get('source_macs'):
+        lines.append('SourceMACAddress=%s' % ' '.join(spec['source_macs']))
+    return '\n'.join(lines) + '\n'
+
+
+def render_link_network(spec):
+    """A link's .network: its admin state at boot, nothing else of its own."""
+    name = spec['name']
+    return (_ROLE_HEADER +
+            '# Brings %s up (or keeps it down) at boot as the profile says, and configures nothing else\n'
+            '# of its own. To give it addresses, put them in a drop-in: %s%s.network.d/*.conf\n'
+            '[Match]\nName=%s\n\n[Link]\nActivationPolicy=%s\n'
+            % (name, PROFILE_PREFIX, name, name, 'down' if spec['admin_state'] == 'down' else 'up'))
+
+
+def render_lower_network(lower, specs):
+    """The lower device's .network attaching its links (MACVLAN=, MACVTAP=), in the profile's order."""
+    return (_ROLE_HEADER +
+            "# Attaches the profile's macvlan/macvtap links to %s at boot. systemd-networkd applies\n"
+            "# only the first .network file (in lexical order) that matches a device: if another file already\n"
+            "# matches %s, put these lines into a drop-in of that file instead.\n"
+            "[Match]\nName=%s\n\n[Network]\n" % (lower, lower, lower)
+            + ''.join('%s=%s\n' % (spec['kind'].upper(), spec['name']) for spec in specs))
+
+
+def render_tap_netdev(spec, owner, group):
+    """A tun/tap device's .netdev ([Tap]/[Tun]); ``owner``/``group`` as persisted_id gives them."""
+    mode = spec.get('mode') or 'tap'
+    lines = [_ROLE_HEADER + '[NetDev]', 'Name=%s' % spec['name'], 'Kind=%s' % mode]
+    if spec.get('mac'):
+        lines.append('MACAddress=%s' % spec['mac'])
+    if spec.get('mtu'):
+        lines.append('MTUBytes=%d' % spec['mtu'])
+    lines += ['', '[%s]' % mode.capitalize()]
+    if owner is not None:
+        lines.append('User=%s' % owner)
+    if group is not None:
+        lines.append('Group=%s' % group)
+    lines += ['%s=%s' % (key, 'yes' if spec.get(flag) else 'no') for key, flag in (
+        ('MultiQueue', 'multi_queue'), ('VNetHeader', 'vnet_hdr'), ('PacketInfo', 'packet_info'))]
+    return '\n'.join(lines) + '\n'
+
+
+def render_tap_network(spec):
+    name, bridge = spec['name'], spec.get('bridge')
+    text = (_ROLE_HEADER + '# Brings %s up (or keeps it down) at boot as the profile says%s.\n'
+            '# To configure more, put it in a drop-in: %s%s.network.d/*.conf\n'
+            '[Match]\nName=%s\n\n[Link]\nActivationPolicy=%s\n'
+            % (name, ', as a port of %s' % bridge if bridge else '', PROFILE_PREFIX, name, name,
+               'down' if spec['admin_state'] == 'down' else 'up'))
+    if bridge:
+        text += '\n[Network]\nBridge=%s\n' % bridge
+    return text
+
+
+def render_macvtap_rules(rules):
+    """The udev rule file; ``rules``: (name, owner, group, device_mode) per present macvtap, owner and
+    group as persisted_id gives them, device_mode the four-digit octal string model.normalise_file_mode
+    makes. Each rule matches the character device whose parent is the net device of that name
+    (SUBSYSTEMS=="net" and KERNELS== on the same parent), never another macvtap's /dev/tapN."""
+    text = (_ROLE_HEADER +
+            "# Ownership of the macvtap character devices (/dev/tapN) each time they appear. Each rule matches the\n"
+            "# device whose parent is the net device of that name (SUBSYSTEMS==\"net\" and KERNELS== on the same\n"
+            "# parent): never another macvtap's /dev/tapN that happens to carry the name (a link named tap7).\n")
+    for name, owner, group, mode in rules:
+        words = ['SUBSYSTEM=="macvtap"', 'SUBSYSTEMS=="net"', 'KERNELS=="%s"' % name]
+        if owner is not None:
+            words.append('OWNER="%s"' % owner)
+        if group is not None:
+            words.append('GROUP="%s"' % group)
+        if mode is not None:
+            if not re.fullmatch(r'0[0-7]{3}', mode):  # never "432": udev reads MODE= as octal
+                raise VifError("%s: device_mode %r is not a four-digit octal string" % (name, mode), obj=name)
+            words.append('MODE="%s"' % mode)
+        text += ', '.join(words) + '\n'
+    return text
+
+
+def list_profile_files(directory, suffixes=('.netdev', '.network')):
+    """Names of this collection's profile files in ``directory`` (none when it is missing), read
+    through a descriptor of the directory reached without following a symbolic link."""
+    with nofollow.directory(directory, field='persist_dir') as dir_fd:
+        if dir_fd is None:
+            return []
+        return sorted(name for name in os.listdir(dir_fd)
+                      if name.startswith(PROFILE_PREFIX) and name.endswith(suffixes))
+
+
+def creates_bridge(directories, bridge):
+    """Whether a .netdev file of systemd-networkd's directories creates bridge ``bridge`` (networkd
+    joins a tap to a bridge at boot only then). Unreadable files count as not creating it."""
+    for directory in directories:
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith('.netdev')]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+                with os.fdopen(fd, 'rb') as handle:
+                    text = handle.read(65536).decode('utf-8', 'replace')
+            except OSError:
+                continue
+            keys = [line.split('=', 1) for line in text.splitlines() if '=' in line]
+            values = dict((k.strip(), v.strip()) for k, v in keys)
+            if values.get('Name') == bridge and values.get('Kind') == 'bridge':
+                return True
+    return False

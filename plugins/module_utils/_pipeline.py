@@ -22,7 +22,8 @@ import gc
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock, apply_and_verify_plan
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_seconds
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, info, ipvl, macv, relay, sriov, tap
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import (
+    hairpin, info, ipvl, macv, profile, relay, sriov, tap)
 
 
 def render_diff(plan, netns, describe):
@@ -73,6 +74,8 @@ def run(handler, params, check_mode=False, diff=False):
         with lock, kern.Kernel(netns) as kernel:
             if handler.read_only:
                 return handler.observe(kernel, netns, task, check_mode)
+            if handler.composite:
+                return handler.run_composite(kernel, netns, task, check_mode, diff)
             state = handler.read(kernel, netns, task)
             handler.check(task, state)
             plan = handler.plan(task, state)
@@ -121,3 +124,8 @@ def run_relay(params, check_mode=False, diff=False):
 
 def run_info(params, check_mode=False, diff=False):
     return run(info.INFO, params, check_mode, diff)
+
+
+def run_profile(params, check_mode=False, diff=False):
+    """hostnet.vif.profile: the whole host profile as one transaction."""
+    return run(profile.PROFILE, params, check_mode, diff)

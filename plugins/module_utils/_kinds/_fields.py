@@ -75,8 +75,8 @@ class Field:
             raise invalid(field, value, "expected a list", obj)
         elif self.choices is not None and value not in self.choices:
             raise invalid(field, value, "expected %s" % _one_of(self.choices), obj)
-        elif self.type == 'str' and not isinstance(value, str):
-            raise invalid(field, value, "expected a string", obj)
+        elif self.type == 'str' and self.check is None and not isinstance(value, str):
+            raise invalid(field, value, "expected a string", obj)  # a check says what it expects itself
         return self.check(value, field, obj) if self.check else value
 
 

@@ -31,6 +31,7 @@ class Handler:
     ``links`` attribute is the namespace's link dump (kernel.Kernel.dump_links)."""
 
     read_only = False    # True: observe() is the whole run (no plan, no journal)
+    composite = False    # True: run_composite() is the whole run, inside the lock (kinds composed: profile)
     takes_lock = True    # the host lock around read, plan, apply and verify
 
     def build(self, params):
@@ -75,6 +76,10 @@ class Handler:
 
     def observe(self, kernel, netns, task, check_mode):
         """The whole run of a read-only handler."""
+        raise NotImplementedError
+
+    def run_composite(self, kernel, netns, task, check_mode, diff):
+        """The whole run of a handler that composes others (its own plan, journal and read-back)."""
         raise NotImplementedError
 
 

@@ -9,8 +9,9 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _module_glue as module_glue
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import profile as profile_kind
 from ansible_collections.hostnet.vif.plugins.modules import (
-    hairpin, ipvlan, ipvtap, macvlan, macvtap, reflective_relay, sriov, tap, vif_info)
+    hairpin, ipvlan, ipvtap, macvlan, macvtap, profile, reflective_relay, sriov, tap, vif_info)
 
 MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
            'macvtap': (macvtap, module_glue.link_argument_spec('macvtap')),
@@ -20,7 +21,8 @@ MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
            'tap': (tap, module_glue.tap_argument_spec()),
            'sriov': (sriov, module_glue.sriov_argument_spec()),
            'reflective_relay': (reflective_relay, module_glue.relay_argument_spec()),
-           'vif_info': (vif_info, module_glue.info_argument_spec())}
+           'vif_info': (vif_info, module_glue.info_argument_spec()),
+           'profile': (profile, profile_kind.argument_spec())}
 
 
 @pytest.mark.parametrize('name', sorted(MODULES))
