@@ -12,15 +12,18 @@ module: profile
 short_description: A host's whole virtual-NIC profile as one transaction, persistence included
 version_added: 0.2.0
 description:
-  - Applies a host profile - SR-IOV PFs, lower devices brought up, macvlan and macvtap links, tap devices, bridge-port
+  - Applies a host profile - SR-IOV PFs, lower devices brought up, macvlan, macvtap, ipvlan and ipvtap links, tap
+    devices, bridge-port
     hairpin, reflective-relay expectations and, with O(persist=systemd-networkd), the files that make it survive a
     reboot - in B(one) call. The options are the keys of the C(hostnet.vif.host_profile) role's C(host_profile_spec),
     so the role (which is this one task, plus the pyroute2 install when asked) passes them straight through.
   - B(One validation.) Every entry of every kind is checked by the same rules as the kind's own module
-    (M(hostnet.vif.sriov), M(hostnet.vif.macvlan), M(hostnet.vif.macvtap), M(hostnet.vif.tap), M(hostnet.vif.hairpin),
+    (M(hostnet.vif.sriov), M(hostnet.vif.macvlan), M(hostnet.vif.macvtap), M(hostnet.vif.ipvlan), M(hostnet.vif.ipvtap),
+    M(hostnet.vif.tap), M(hostnet.vif.hairpin),
     M(hostnet.vif.reflective_relay)), absent entries included, before anything changes; an error names the profile
     key, the entry's position and the field, for example C(macvtap[2].device_mode).
-  - B(One plan, in a safe order.) SR-IOV counts, then VF settings, lower devices up, macvlan, macvtap, taps, hairpin,
+  - B(One plan, in a safe order.) SR-IOV counts, then VF settings, lower devices up, macvlan, macvtap, ipvlan, ipvtap,
+    taps, hairpin,
     the reflective-relay expectation (read-only) and the files. Later kinds may sit on devices earlier kinds create
     (a tap's hairpin, a macvtap on a macvlan). The module first plans every kind against the state the kinds before
     it would leave (the kernel's links with the earlier plans laid over them); that checks the whole profile before
@@ -67,6 +70,20 @@ options:
   macvtap:
     description: macvtap links, each an entry of M(hostnet.vif.macvtap)'s O(hostnet.vif.macvtap#module:links) (with
       owner, group, device_mode).
+    type: list
+    elements: dict
+  ipvlan:
+    description:
+      - ipvlan links, each an entry of M(hostnet.vif.ipvlan)'s O(hostnet.vif.ipvlan#module:links) (mode and flag are
+        shared by every ipvlan/ipvtap link of one lower device).
+      - Not persisted yet - refused with O(persist=systemd-networkd).
+    type: list
+    elements: dict
+  ipvtap:
+    description:
+      - ipvtap links, each an entry of M(hostnet.vif.ipvtap)'s O(hostnet.vif.ipvtap#module:links) (with owner, group,
+        device_mode).
+      - Not persisted yet - refused with O(persist=systemd-networkd).
     type: list
     elements: dict
   taps:
@@ -180,6 +197,16 @@ macvlan:
 macvtap:
   description: The macvtap links as M(hostnet.vif.macvtap) returns them (with their character device).
   returned: when the profile has macvtap entries
+  type: list
+  elements: dict
+ipvlan:
+  description: The ipvlan links as M(hostnet.vif.ipvlan) returns them.
+  returned: when the profile has ipvlan entries
+  type: list
+  elements: dict
+ipvtap:
+  description: The ipvtap links as M(hostnet.vif.ipvtap) returns them (with their character device).
+  returned: when the profile has ipvtap entries
   type: list
   elements: dict
 taps:

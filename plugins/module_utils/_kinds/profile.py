@@ -39,6 +39,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifErro
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_directory, check_ifname
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.hairpin import HAIRPIN
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVLAN, IPVTAP
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVLAN, MACVTAP
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SRIOV
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
@@ -141,11 +142,13 @@ STAGES = (
     Stage('lowers_up', LOWERS_UP, 'lowers', (), 'lowers'),
     Stage('macvlan', MACVLAN, 'links', ('purge',), 'links'),
     Stage('macvtap', MACVTAP, 'links', ('purge',), 'links'),
-    # Stage('ipvlan', ipvl.HANDLERS['ipvlan'], 'links', ('purge',), 'links'),  (issue 16, _kinds/ipvl.py)
+    Stage('ipvlan', IPVLAN, 'links', ('purge',), 'links'),
+    Stage('ipvtap', IPVTAP, 'links', ('purge',), 'links'),
     Stage('taps', TAP, 'taps', (), 'taps'),
     Stage('hairpin', HAIRPIN, 'ports', (), 'ports'),
 )
 LINK_STAGES = ('macvlan', 'macvtap')  # persisted as .netdev/.network with their lower's .network
+UNPERSISTED_STAGES = ('ipvlan', 'ipvtap')  # no systemd-networkd files written for them yet: refused with persist
 PERSIST_CHOICES = ('none', 'systemd-networkd')
 # Where systemd-networkd reads .netdev files (besides persist_dir): a tap's bridge must be created there.
 NETWORKD_DIRS = ('/etc/systemd/network', '/run/systemd/network', '/usr/lib/systemd/network')
@@ -236,6 +239,11 @@ class ProfileHandler(Handler):
         for field, default in (('persist_dir', persist.DEFAULT_DIR), ('udev_dir', persist.DEFAULT_UDEV_DIR)):
             options[field] = check_directory(options.get(field) or default, field)
         stages = [_build_stage(stage, params[stage.key], options) for stage in STAGES if params.get(stage.key)]
+        unpersisted = [st.stage.key for st in stages if st.stage.key in UNPERSISTED_STAGES]
+        if unpersisted and options['persist'] != 'none':
+            raise invalid('persist', options['persist'], "%s links are not written to systemd-networkd files yet: they "
+                          "would be gone after a reboot; apply them with persist=none (a profile of their own)"
+                          % ' and '.join(unpersisted))
         relay_params = None
         if params.get('reflective_relay'):
             relay_params = {'lowers': params['reflective_relay'], 'netns': params.get('netns'),
