@@ -306,3 +306,25 @@ def test_through_ansible_playbook(ns, tmp_path):
     link = results['second']['links'][0]
     assert (link['kind'], link['mode'], link['flag'], link['device']['mode']) == ('ipvtap', 'l2', 'private', '0660')
     assert ipvl_of(ns, 'it0') == ('ipvtap', 'l2', 'private')
+
+
+def test_a_profile_with_ipvlan_and_ipvtap_is_one_transaction(ns):
+    """hostnet.vif.profile (the host_profile role's one task): the ipvlan and ipvtap stages after macvlan, a
+    second run changes nothing, and a refusal in the ipvtap stage undoes the macvlan and ipvlan stages."""
+    profile = {'netns': ns, 'macvlan': [{'name': 'mv0', 'lower': 'v2', 'mode': 'bridge'}],
+               'ipvlan': [{'name': 'c0', 'lower': 'v0', 'mode': 'l2', 'flag': 'private'}],
+               'ipvtap': [{'name': 'vm0ivt', 'lower': 'v0', 'mode': 'l2', 'flag': 'private', 'device_mode': '0660'}]}
+    result = pipeline.run_profile(profile)
+    assert result['changed'] is True and [lk['flag'] for lk in result['ipvlan'] + result['ipvtap']] == ['private'] * 2
+    assert ipvl_of(ns, 'c0') == ('ipvlan', 'l2', 'private') and result['ipvtap'][0]['device']['mode'] == '0660'
+    assert pipeline.run_profile(profile)['changed'] is False
+    sh('ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge')
+    sh('ip', '-n', ns, 'link', 'set', 'v3', 'master', 'br0')  # v3 cannot take an ipvlan port: EBUSY when applied
+    before = snapshot(ns)
+    broken = dict(profile, macvlan=[{'name': 'mv1', 'lower': 'v2', 'mode': 'bridge'}],
+                  ipvlan=[{'name': 'c1', 'lower': 'v0', 'mode': 'l2', 'flag': 'private'}],
+                  ipvtap=[{'name': 'vm1ivt', 'lower': 'v3', 'mode': 'l3'}])
+    with pytest.raises(VifError) as err:
+        pipeline.run_profile(broken)
+    assert 'vm1ivt' in err.value.msg and 'EBUSY' in err.value.msg
+    assert snapshot(ns) == before
