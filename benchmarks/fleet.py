@@ -181,8 +181,8 @@ def main():
             print('hosts  first run  second run  tasks run per host (first)')
             for count in counts:
                 old, new = results['baseline', count], results['current', count]
-                print('%5d  %8.2fx  %9.2fx  %d -> %d' % (count, old['first'] / new['first'], old['second'] / new['second'],
-                                                        old['tasks'][0], new['tasks'][0]))
+                ratios = (old['first'] / new['first'], old['second'] / new['second'])
+                print('%5d  %8.2fx  %9.2fx  %d -> %d' % ((count,) + ratios + (old['tasks'][0], new['tasks'][0])))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
