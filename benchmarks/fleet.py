@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -154,6 +155,15 @@ def measure(tree, count, links, forks, run, workdir):
     return row
 
 
+def _stop_on_signals():
+    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
+    run through the finally clauses that remove the namespaces and the temporary directory."""
+    def stop(signum, _frame):
+        raise SystemExit('stopped by signal %d' % signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--hosts', default='10,25,50')
@@ -162,6 +172,7 @@ def main():
     parser.add_argument('--baseline', metavar='REV',
                         help='also run the collection as committed at this git revision, for a side-by-side comparison')
     args = parser.parse_args()
+    _stop_on_signals()
     counts = [int(n) for n in args.hosts.split(',')]
     run = uuid.uuid4().hex[:4]
     workdir = tempfile.mkdtemp(prefix='hvf-')

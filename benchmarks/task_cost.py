@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -351,6 +352,15 @@ def _short_file(frame):
     return os.path.basename(path)
 
 
+def _stop_on_signals():
+    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
+    run through the finally clauses that remove the namespaces and the temporary directory."""
+    def stop(signum, _frame):
+        raise SystemExit('stopped by signal %d' % signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--links', type=int, default=1000)
@@ -359,6 +369,7 @@ def main():
                         help='also measure the collection as committed at this git revision')
     parser.add_argument('--py-spy', metavar='PATH', dest='pyspy', help='py-spy executable: sample one run of the task')
     args = parser.parse_args()
+    _stop_on_signals()
     workdir = tempfile.mkdtemp(prefix='hvb-cost-')
     try:
         trees = [Tree('current', REPO, workdir)]
