@@ -1,58 +1,132 @@
 """A simulated fleet: N network-namespace hosts (hvf-<run>-<i>), each with its own veth lower device,
 converging a profile of 20 links (hostnet.vif.host_profile through playbooks/site.yml and the
 hostnet.vif.netns connection) with --forks. Prints, per N, the wall time of the first run, the
-per-host cost, and the second (idempotent) run's time; and `ip -batch` creating the same links
-for scale. Every namespace is removed at the end, also on Ctrl-C.
+per-host cost, the second (idempotent) run's time, and per host how many tasks ran (ok), changed
+and were skipped; and `ip -batch` creating the same links for scale. Every namespace is removed at
+the end, also on Ctrl-C.
 
-    .venv/bin/python benchmarks/fleet.py [--hosts 10,25,50] [--links 20] [--forks 10]
+With --baseline REV, the collection as it is at git revision REV (`git archive` into a temporary
+directory) runs the same fleets in the same run, each size on fresh namespaces for each tree, the
+two trees interleaved; a last table gives baseline / current ratios.
+
+The script sets up what ansible-playbook needs itself (a collections path per tree, the tree's
+ansible.cfg and playbooks/site.yml): it does not depend on scripts/env being sourced.
+
+    .venv/bin/python benchmarks/fleet.py [--hosts 10,25,50] [--links 20] [--forks 10] [--baseline REV]
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-BIN = os.path.join(REPO, '.venv', 'bin')
+# ansible-playbook beside the interpreter that runs this script (.venv/bin), else the one on PATH
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+if not os.path.exists(ANSIBLE_PLAYBOOK):
+    ANSIBLE_PLAYBOOK = shutil.which('ansible-playbook') or 'ansible-playbook'
+RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)', re.M)
 
 
 def sh(*cmd, **kw):
     return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
 
 
+class Tree:
+    """One tree of the collection and a collections path that holds only it (so neither the
+    environment's ANSIBLE_COLLECTIONS_PATH nor ~/.ansible can substitute another copy)."""
+
+    def __init__(self, label, root, workdir):
+        self.label = label
+        self.root = root
+        self.collections = os.path.join(workdir, label)
+        os.makedirs(os.path.join(self.collections, 'ansible_collections', 'hostnet'))
+        os.symlink(root, os.path.join(self.collections, 'ansible_collections', 'hostnet', 'vif'))
+
+    def env(self, forks):
+        env = dict(os.environ)
+        for name in list(env):
+            if name.startswith('ANSIBLE_'):
+                del env[name]  # a sourced scripts/env (or anything else) must not change what is measured
+        env.update(ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_CONFIG=os.path.join(self.root, 'ansible.cfg'),
+                   ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_FORKS=str(forks),
+                   ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False', PYTHONDONTWRITEBYTECODE='1')
+        return env
+
+
+def baseline_tree(rev, workdir):
+    """The committed tree of ``rev``, unpacked from `git archive` (no work tree, no .venv)."""
+    root = os.path.join(workdir, 'baseline-src')
+    os.makedirs(root)
+    archive = subprocess.run(['git', '-C', REPO, 'archive', '--format=tar', rev], check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(root, filter='data')
+    return root
+
+
 def make_hosts(prefix, count):
-    names = ['%s-%d' % (prefix, i) for i in range(count)]
-    for name in names:
+    names = []
+    for i in range(count):
+        name = '%s-%d' % (prefix, i)
         sh('ip', 'netns', 'add', name)
+        names.append(name)
         sh('ip', '-n', name, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'far')
         sh('ip', '-n', name, 'link', 'set', 'far', 'up')
     return names
 
 
-def site(names, links, forks):
+@contextlib.contextmanager
+def hosts(prefix, count):
+    names = []
+    try:
+        names = make_hosts(prefix, count) if count else []
+        yield names
+    finally:
+        for name in names:
+            subprocess.run(['ip', 'netns', 'del', name], check=False)
+        # make_hosts may have stopped half way: remove whatever carries the prefix
+        left = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=False).stdout
+        for line in left.splitlines():
+            name = line.split()[0] if line.split() else ''
+            if name.startswith(prefix + '-'):
+                subprocess.run(['ip', 'netns', 'del', name], check=False)
+
+
+def site(tree, names, links, forks, workdir):
+    """One ansible-playbook run of the tree's playbooks/site.yml over the hosts: (seconds, per-host recaps)."""
     spec = {'lowers_up': ['uplink'],
             'macvlan': [{'name': 'ep%d' % i, 'lower': 'uplink', 'mode': 'bridge'} for i in range(links)]}
     inventory = {'vm_hosts': {'hosts': dict((n, {}) for n in names), 'vars': {
         'ansible_connection': 'hostnet.vif.netns', 'ansible_python_interpreter': sys.executable,
         'ansible_become': False, 'host_profile_spec': spec}}}
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+    path = os.path.join(workdir, 'inventory.json')
+    with open(path, 'w') as handle:
         json.dump(inventory, handle)
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_FORKS=str(forks))
     start = time.monotonic()
-    done = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', handle.name,
-                           os.path.join(REPO, 'playbooks', 'site.yml')], capture_output=True, text=True, env=env,
-                          cwd=REPO, check=False)
+    done = subprocess.run([ANSIBLE_PLAYBOOK, '-i', path, os.path.join(tree.root, 'playbooks', 'site.yml')],
+                          capture_output=True, text=True, env=tree.env(forks), cwd=tree.root, check=False)
     took = time.monotonic() - start
-    os.unlink(handle.name)
-    recaps = re.findall(r'ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', done.stdout)
-    if done.returncode != 0 or len(recaps) != len(names) or any(r[1] != '0' or r[2] != '0' for r in recaps):
-        raise SystemExit('site.yml failed:\n' + done.stdout[-3000:] + done.stderr[-2000:])
-    return took, sum(1 for r in recaps if r[0] != '0')
+    recaps = dict((m[0], [int(x) for x in m[1:]]) for m in RECAP.findall(done.stdout))
+    if done.returncode != 0 or sorted(recaps) != sorted(names) or any(r[2] or r[3] for r in recaps.values()):
+        raise SystemExit('%s: site.yml failed (exit %d):\n%s%s' % (
+            tree.label, done.returncode, done.stdout[-3000:], done.stderr[-2000:]))
+    return took, recaps
+
+
+def per_host(recaps):
+    """Tasks per host as the recap counts them: ran (ok, changed included), changed, skipped; the
+    most any host had (the hosts are identical, so this is every host's figure)."""
+    return tuple(max(r[i] for r in recaps.values()) for i in (0, 1, 4))
 
 
 def ip_batch(names, links):
@@ -64,27 +138,64 @@ def ip_batch(names, links):
     return time.monotonic() - start
 
 
+HEADER = ('tree       hosts  links/host  forks  first run  per host  ok/chg/skip per host  '
+          'second run  per host  ok/chg/skip per host  ip -batch')
+ROW = '%-9s  %5d  %10d  %5d  %8.1fs  %7.2fs  %20s  %9.1fs  %7.2fs  %20s  %8.2fs'
+
+
+def measure(tree, count, links, forks, run, workdir):
+    with hosts('hvf-%s-%s%d' % (run, tree.label[0], count), count) as names:
+        first, recaps = site(tree, names, links, forks, workdir)
+        second, recaps_again = site(tree, names, links, forks, workdir)
+        batch = ip_batch(names, links)
+    row = dict(first=first, second=second, tasks=per_host(recaps), tasks_again=per_host(recaps_again), batch=batch)
+    print(ROW % (tree.label, count, links, forks, first, first / count, '%d/%d/%d' % row['tasks'],
+                 second, second / count, '%d/%d/%d' % row['tasks_again'], batch))
+    sys.stdout.flush()
+    return row
+
+
+def _stop_on_signals():
+    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
+    run through the finally clauses that remove the namespaces and the temporary directory."""
+    def stop(signum, _frame):
+        raise SystemExit('stopped by signal %d' % signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--hosts', default='10,25,50')
     parser.add_argument('--links', type=int, default=20)
     parser.add_argument('--forks', type=int, default=10)
+    parser.add_argument('--baseline', metavar='REV',
+                        help='also run the collection as committed at this git revision, for a side-by-side comparison')
     args = parser.parse_args()
+    _stop_on_signals()
+    counts = [int(n) for n in args.hosts.split(',')]
     run = uuid.uuid4().hex[:4]
-    print('hosts  links/host  forks  first run  per host  changed  second run  changed  ip -batch (same links)')
-    for count in (int(n) for n in args.hosts.split(',')):
-        names = []
-        try:
-            names = make_hosts('hvf-%s-%d' % (run, count), count)
-            first, changed = site(names, args.links, args.forks)
-            second, changed_again = site(names, args.links, args.forks)
-            batch = ip_batch(names, args.links)
-            print('%5d  %10d  %5d  %8.1fs  %7.2fs  %7d  %9.1fs  %7d  %8.2fs' % (
-                count, args.links, args.forks, first, first / count, changed, second, changed_again, batch))
-            sys.stdout.flush()
-        finally:
-            for name in names:
-                subprocess.run(['ip', 'netns', 'del', name], check=False)
+    workdir = tempfile.mkdtemp(prefix='hvf-')
+    try:
+        trees = [Tree('current', REPO, workdir)]
+        if args.baseline:
+            rev = sh('git', '-C', REPO, 'rev-parse', '--verify', args.baseline + '^{commit}').stdout.strip()
+            trees.insert(0, Tree('baseline', baseline_tree(rev, workdir), workdir))
+            print('baseline: %s at %s; current: the work tree %s' % (args.baseline, rev[:12], REPO))
+        print(HEADER)
+        results = {}
+        for count in counts:
+            for tree in trees:
+                results[tree.label, count] = measure(tree, count, args.links, args.forks, run, workdir)
+        if args.baseline:
+            print('\nbaseline / current (above 1: current is faster)')
+            print('hosts  first run  second run  tasks run per host (first)')
+            for count in counts:
+                old, new = results['baseline', count], results['current', count]
+                ratios = (old['first'] / new['first'], old['second'] / new['second'])
+                print('%5d  %8.2fx  %9.2fx  %d -> %d' % ((count,) + ratios + (old['tasks'][0], new['tasks'][0])))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':

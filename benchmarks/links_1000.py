@@ -13,11 +13,13 @@ in-process rows with the project's targets. Everything happens in a namespace it
 """
 
 import argparse
+import atexit
 import cProfile
 import gc
 import json
 import os
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,6 +99,7 @@ def measure(n, repeat, with_playbook):
     def add(key, value):
         rows.setdefault(key, []).append(value)
     workdir = tempfile.mkdtemp(prefix='hvb-')
+    atexit.register(shutil.rmtree, workdir, True)  # the plays written there
     for _round in range(repeat):
         with Lab() as lab:
             adds = ['link add link v0 name m%d type macvlan mode bridge' % i for i in range(n)]

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostnet.vif contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Wiring between AnsibleModule and the pipeline: argument specs and the one way modules run."""
+"""Wiring between AnsibleModule and the pipeline: the one way modules run. (Each kind's argument spec
+is in its handler's file, _kinds/<kind>.py, so a module's payload carries only its own kind.)"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,70 +19,6 @@ from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import StopSignals
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run as run_pipeline
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import hairpin, ipvl, macv, sriov, tap
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import argument_spec
-
-_TASK = dict(
-    netns=dict(type='str'),
-    lock_timeout=dict(type='float', default=120),
-)
-
-
-def link_argument_spec(kind):
-    """macvlan / macvtap / ipvlan / ipvtap: a link's fields at the top level and as links: entries (its table)."""
-    spec = argument_spec((ipvl if kind in ipvl.HANDLERS else macv).fields(kind), 'links')
-    spec.update(_TASK)
-    spec['purge'] = dict(type='bool', default=False)
-    return spec
-
-
-def hairpin_argument_spec():
-    spec = argument_spec(hairpin.PORT_FIELDS, 'ports')
-    spec.update(_TASK)
-    return spec
-
-
-def tap_argument_spec():
-    spec = argument_spec(tap.TAP_FIELDS, 'taps')
-    spec.update(_TASK)
-    return spec
-
-
-def info_argument_spec():
-    kinds = ['macvlan', 'macvtap', 'ipvlan', 'ipvtap', 'tap', 'bridge_port', 'sriov']
-    # lock_timeout too, so module_defaults for the collection's action group fits every module
-    # (the reflective_relay probe takes the host lock).
-    spec = dict(_TASK)
-    spec.update(lower=dict(type='str'),
-                kinds=dict(type='list', elements='str', choices=kinds, default=kinds),
-                reflective_relay=dict(type='list', elements='str'),
-                probe_in_check_mode=dict(type='bool', default=False))
-    return spec
-
-
-def sriov_argument_spec():
-    spec = argument_spec(sriov.PF_FIELDS, 'pfs')
-    spec.update(_TASK)
-    spec.update(
-        wait_timeout=dict(type='float', default=60),
-        persist_dir=dict(type='path', default='/etc/systemd/network'),
-    )
-    return spec
-
-
-def relay_argument_spec():
-    spec = dict(_TASK)
-    spec.update(
-        lower=dict(type='str'),
-        # entries: a device name, or a dict with name, expect, method (checked by relay.build_relay_specs)
-        lowers=dict(type='list', elements='raw'),
-        expect=dict(type='str', choices=['required', 'forbidden', 'any'], default='any'),
-        method=dict(type='str', choices=['probe', 'lldp', 'auto'], default='auto'),
-        frames=dict(type='int', default=5),
-        timeout=dict(type='float', default=1.0),
-        probe_in_check_mode=dict(type='bool', default=False),
-    )
-    return spec
 
 
 class VifModule(AnsibleModule):

@@ -18,12 +18,11 @@ __metaclass__ = type
 
 import contextlib
 import gc
+import importlib
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock, apply_and_verify_plan
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_seconds
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import (
-    hairpin, info, ipvl, macv, profile, relay, sriov, tap)
 
 
 def render_diff(plan, netns, describe):
@@ -96,36 +95,44 @@ def run(handler, params, check_mode=False, diff=False):
 
 # -- in-process entry points, one per module --------------------------------------------------------
 
+def _kind(name):
+    """A kind's handler module, imported by name when its entry point is called. Modules import their
+    own handler themselves and call run(): an import statement here would put every kind into every
+    module's AnsiballZ payload (the controller's scan follows import statements, also inside
+    functions, not importlib) and have each module run compile and import all of them."""
+    return importlib.import_module('ansible_collections.hostnet.vif.plugins.module_utils._kinds.' + name)
+
+
 def run_links(params, kind, check_mode=False, diff=False):
     """hostnet.vif.macvlan / hostnet.vif.macvtap."""
-    return run(macv.HANDLERS[kind], params, check_mode, diff)
+    return run(_kind('macv').HANDLERS[kind], params, check_mode, diff)
 
 
 def run_ipvl(params, kind, check_mode=False, diff=False):
     """hostnet.vif.ipvlan / hostnet.vif.ipvtap."""
-    return run(ipvl.HANDLERS[kind], params, check_mode, diff)
+    return run(_kind('ipvl').HANDLERS[kind], params, check_mode, diff)
 
 
 def run_hairpin(params, check_mode=False, diff=False):
-    return run(hairpin.HAIRPIN, params, check_mode, diff)
+    return run(_kind('hairpin').HAIRPIN, params, check_mode, diff)
 
 
 def run_taps(params, check_mode=False, diff=False):
-    return run(tap.TAP, params, check_mode, diff)
+    return run(_kind('tap').TAP, params, check_mode, diff)
 
 
 def run_sriov(params, check_mode=False, diff=False):
-    return run(sriov.SRIOV, params, check_mode, diff)
+    return run(_kind('sriov').SRIOV, params, check_mode, diff)
 
 
 def run_relay(params, check_mode=False, diff=False):
-    return run(relay.RELAY, params, check_mode, diff)
+    return run(_kind('relay').RELAY, params, check_mode, diff)
 
 
 def run_info(params, check_mode=False, diff=False):
-    return run(info.INFO, params, check_mode, diff)
+    return run(_kind('info').INFO, params, check_mode, diff)
 
 
 def run_profile(params, check_mode=False, diff=False):
     """hostnet.vif.profile: the whole host profile as one transaction."""
-    return run(profile.PROFILE, params, check_mode, diff)
+    return run(_kind('profile').PROFILE, params, check_mode, diff)

@@ -100,12 +100,12 @@ ports:
     netns: {description: "Namespace, or null.", type: str, returned: always, sample: lab-switch}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, hairpin_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.hairpin import HAIRPIN
 
 
 def main():
-    module = VifModule(argument_spec=hairpin_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=HAIRPIN.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'ports')], required_one_of=[('name', 'ports')])
     run(module, HAIRPIN)
 

@@ -138,12 +138,12 @@ links:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import IPVLAN
 
 
 def main():
-    module = VifModule(argument_spec=link_argument_spec('ipvlan'), supports_check_mode=True,
+    module = VifModule(argument_spec=IPVLAN.argument_spec(), supports_check_mode=True,
                        mutually_exclusive=[('name', 'links')])
     run(module, IPVLAN)
 

@@ -109,12 +109,12 @@ links:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: tenant-a}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVLAN
 
 
 def main():
-    module = VifModule(argument_spec=link_argument_spec('macvlan'), supports_check_mode=True,
+    module = VifModule(argument_spec=MACVLAN.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
     run(module, MACVLAN)
 

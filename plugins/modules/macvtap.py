@@ -111,12 +111,12 @@ links:
         mode: {description: "Permission bits.", type: str, returned: always, sample: "0660"}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, link_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MACVTAP
 
 
 def main():
-    module = VifModule(argument_spec=link_argument_spec('macvtap'), supports_check_mode=True,
+    module = VifModule(argument_spec=MACVTAP.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'links')])
     run(module, MACVTAP)
 

@@ -238,14 +238,12 @@ unpredicted:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import run
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.profile import PROFILE, argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.profile import PROFILE
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = VifModule(argument_spec=PROFILE.argument_spec(), supports_check_mode=True)
     run(module, PROFILE)
 
 

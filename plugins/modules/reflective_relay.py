@@ -167,12 +167,12 @@ relays:
       duration: 0.21
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, relay_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.relay import RELAY
 
 
 def main():
-    module = VifModule(argument_spec=relay_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=RELAY.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('lower', 'lowers')], required_one_of=[('lower', 'lowers')])
     run(module, RELAY)
 

@@ -223,12 +223,12 @@ pfs:
            qos: 0, vlan_proto: 802.1Q, spoofchk: true, trust: false, link_state: auto, min_tx_rate: 0, max_tx_rate: 0}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run, sriov_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SRIOV
 
 
 def main():
-    module = VifModule(argument_spec=sriov_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=SRIOV.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
     run(module, SRIOV)
 

@@ -188,12 +188,12 @@ taps:
     netns: {description: "Namespace, or null for the module's own.", type: str, returned: always, sample: null}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run, tap_argument_spec
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
 
 
 def main():
-    module = VifModule(argument_spec=tap_argument_spec(), supports_check_mode=True,
+    module = VifModule(argument_spec=TAP.argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('name', 'taps')])
     run(module, TAP)
 

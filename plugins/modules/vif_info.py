@@ -223,12 +223,12 @@ vif:
                       receiver_mac: "02:77:0c:19:33:41"}}
 '''
 
-from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, info_argument_spec, run
+from ansible_collections.hostnet.vif.plugins.module_utils._module_glue import VifModule, run
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.info import INFO
 
 
 def main():
-    module = VifModule(argument_spec=info_argument_spec(), supports_check_mode=True)
+    module = VifModule(argument_spec=INFO.argument_spec(), supports_check_mode=True)
     run(module, INFO)
 
 

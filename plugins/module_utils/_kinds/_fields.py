@@ -102,6 +102,22 @@ def argument_spec(fields, list_key=None):
     return spec
 
 
+# What every module takes beside its kind's options (module_defaults for the action group fit all).
+TASK_OPTIONS = (
+    ('netns', {'type': 'str'}),
+    ('lock_timeout', {'type': 'float', 'default': 120}),
+)
+
+
+def module_options(fields=(), list_key=None, **more):
+    """A module's whole argument spec: its kind's fields (and their list, with ``list_key``), the
+    options every module takes, and ``more``. A new dict each call: AnsibleModule may change it."""
+    spec = argument_spec(fields, list_key)
+    spec.update((name, dict(rules)) for name, rules in TASK_OPTIONS)
+    spec.update(more)
+    return spec
+
+
 def names(fields, **having):
     """The names of the fields whose attributes have the given values, in table order."""
     return tuple(f.name for f in fields if all(getattr(f, k) == v for k, v in having.items()))

@@ -34,6 +34,10 @@ class Handler:
     composite = False    # True: run_composite() is the whole run, inside the lock (kinds composed: profile)
     takes_lock = True    # the host lock around read, plan, apply and verify
 
+    def argument_spec(self):
+        """The module's options (from the kind's table, _fields.module_options)."""
+        raise NotImplementedError
+
     def build(self, params):
         """The task (specs) from the module's arguments; raises VifError on any bad value."""
         raise NotImplementedError

@@ -11,7 +11,8 @@ from ansible_collections.hostnet.vif.plugins.module_utils._apply import SetHairp
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, reject_duplicates, task_entries)
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import IN_PLACE, Field, names, normalise
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
+    IN_PLACE, Field, module_options, names, normalise)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
 
@@ -24,6 +25,9 @@ VERIFIED = names(PORT_FIELDS, verify=True)
 
 
 class HairpinHandler(Handler):
+    def argument_spec(self):
+        return module_options(PORT_FIELDS, 'ports')
+
     def build(self, params):
         return build_hairpin_specs(params)
 

@@ -12,6 +12,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils import _facts as facts
 from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_ifname, check_seconds
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import module_options
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler
 
 
@@ -24,6 +25,15 @@ class InfoTask:
 class InfoHandler(Handler):
     read_only = True
     takes_lock = False  # it writes nothing; one dump is a consistent view
+
+    def argument_spec(self):
+        # lock_timeout as every module has it (the reflective_relay probe takes the host lock)
+        return module_options(
+            lower={'type': 'str'},
+            kinds={'type': 'list', 'elements': 'str', 'choices': list(facts.KINDS), 'default': list(facts.KINDS)},
+            reflective_relay={'type': 'list', 'elements': 'str'},
+            probe_in_check_mode={'type': 'bool', 'default': False},
+        )
 
     def build(self, params):
         lock_timeout = params.get('lock_timeout')  # taken only for the reflective_relay probe

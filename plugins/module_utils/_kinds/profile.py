@@ -154,24 +154,6 @@ PERSIST_CHOICES = ('none', 'systemd-networkd')
 NETWORKD_DIRS = ('/etc/systemd/network', '/run/systemd/network', '/usr/lib/systemd/network')
 
 
-def argument_spec():
-    """hostnet.vif.profile's options: the role's host_profile_spec keys, and the run's settings."""
-    spec = dict((stage.key, dict(type='list', elements='str' if stage.key == 'lowers_up' else
-                                 ('raw' if stage.key == 'hairpin' else 'dict'))) for stage in STAGES)
-    spec.update(
-        reflective_relay=dict(type='list', elements='raw'),
-        netns=dict(type='str'),
-        lock_timeout=dict(type='float', default=120),
-        purge=dict(type='bool', default=False),
-        persist=dict(type='str', choices=list(PERSIST_CHOICES), default='none'),
-        persist_dir=dict(type='path', default=persist.DEFAULT_DIR),
-        udev_dir=dict(type='path', default=persist.DEFAULT_UDEV_DIR),
-        wait_timeout=dict(type='float', default=60),
-        probe_in_check_mode=dict(type='bool', default=False),
-    )
-    return spec
-
-
 class StageTask:
     def __init__(self, stage, entries, task):
         self.stage = stage
@@ -229,6 +211,23 @@ def _build_stage(stage, entries, options):
 
 class ProfileHandler(Handler):
     composite = True
+
+    def argument_spec(self):
+        """hostnet.vif.profile's options: the role's host_profile_spec keys, and the run's settings."""
+        spec = dict((stage.key, dict(type='list', elements='str' if stage.key == 'lowers_up' else
+                                     ('raw' if stage.key == 'hairpin' else 'dict'))) for stage in STAGES)
+        spec.update(
+            reflective_relay=dict(type='list', elements='raw'),
+            netns=dict(type='str'),
+            lock_timeout=dict(type='float', default=120),
+            purge=dict(type='bool', default=False),
+            persist=dict(type='str', choices=list(PERSIST_CHOICES), default='none'),
+            persist_dir=dict(type='path', default=persist.DEFAULT_DIR),
+            udev_dir=dict(type='path', default=persist.DEFAULT_UDEV_DIR),
+            wait_timeout=dict(type='float', default=60),
+            probe_in_check_mode=dict(type='bool', default=False),
+        )
+        return spec
 
     def build(self, params):
         options = dict(params)

@@ -15,7 +15,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifErro
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_directory, check_pf, check_seconds, normalise_mac, reject_duplicates, task_entries)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
-    IN_PLACE, Field, names, normalise, whole)
+    IN_PLACE, Field, module_options, names, normalise, whole)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Plan, differences
 
 
@@ -97,6 +97,10 @@ class SriovState:
 
 
 class SriovHandler(Handler):
+    def argument_spec(self):
+        return module_options(PF_FIELDS, 'pfs', wait_timeout={'type': 'float', 'default': 60},
+                              persist_dir={'type': 'path', 'default': persist.DEFAULT_DIR})
+
     def build(self, params):
         specs = build_sriov_specs(params)
         timeout = params.get('wait_timeout')

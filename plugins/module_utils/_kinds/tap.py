@@ -14,7 +14,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifErro
 from ansible_collections.hostnet.vif.plugins.module_utils._model import (
     check_ifname, check_mtu, normalise_mac, reject_duplicates, resolve_group, resolve_user, task_entries)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import (
-    IN_PLACE, RECREATE, Field, names, normalise)
+    IN_PLACE, RECREATE, Field, module_options, names, normalise)
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
 
@@ -50,6 +50,9 @@ VERIFIED = names(TAP_FIELDS, verify=True)
 
 class TapHandler(Handler):
     kind = 'tun'
+
+    def argument_spec(self):
+        return module_options(TAP_FIELDS, 'taps')
 
     def build(self, params):
         return build_tap_specs(params)

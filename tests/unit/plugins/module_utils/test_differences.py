@@ -28,7 +28,7 @@ def test_links_compare_source_lists_as_sets_and_the_character_device():
                    'admin_state': 'up', 'mac': '02:00:5e:00:00:09', 'mtu': 1500,
                    'source_macs': ['02:00:5e:00:00:01', '02:00:5e:00:00:02']}}
     devices = {'t': {'owner': 0, 'group': 0, 'device_mode': '0600'}}
-    assert macv.verify_links([], after, 'macvtap', plan, devices) == [
+    assert macv.HANDLERS['macvtap'].verify_links(after, plan, devices) == [
         't: character device owner is 0, expected 65534']
 
 

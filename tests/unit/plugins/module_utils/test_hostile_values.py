@@ -29,9 +29,9 @@ BAD_NAMES = ['vnet0\x00x', 'vnet0\x00', 'a\x01b', 'a\x7fb', 'eth\u00e9', 'eth*',
 @pytest.mark.parametrize('name', BAD_NAMES)
 def test_every_name_field_refuses_control_glob_quote_and_non_ascii_characters(name):
     cases = [
-        (lambda: macv.build_link_specs({'name': name, 'lower': 'eth1'}, 'macvlan'), 'name'),
-        (lambda: macv.build_link_specs({'links': [{'name': name, 'lower': 'eth1'}]}, 'macvtap'), 'links[0].name'),
-        (lambda: macv.build_link_specs({'name': 'a', 'lower': name}, 'macvlan'), 'lower'),
+        (lambda: macv.HANDLERS['macvlan'].build_specs({'name': name, 'lower': 'eth1'}), 'name'),
+        (lambda: macv.HANDLERS['macvtap'].build_specs({'links': [{'name': name, 'lower': 'eth1'}]}), 'links[0].name'),
+        (lambda: macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'lower': name}), 'lower'),
         (lambda: tap.build_tap_specs({'name': name}), 'name'),
         (lambda: tap.build_tap_specs({'taps': [{'name': 'vnet1', 'bridge': name}]}), 'bridge'),
         (lambda: hairpin.build_hairpin_specs({'ports': [name]}), 'ports[0].name'),
@@ -85,12 +85,12 @@ def test_a_long_plain_namespace_name_is_fine_for_the_syntax():
     ({'name': 'a', 'state': 'absent', 'source_macs': ['02:00:5e:00:00:01']}, 'source_macs'),
 ])
 def test_absent_link_entries_validate_what_they_give(entry, field):
-    err = refused(macv.build_link_specs, {'links': [entry]}, 'macvtap')
+    err = refused(macv.HANDLERS['macvtap'].build_specs, {'links': [entry]})
     assert err.field == field and field in err.msg
 
 
 def test_absent_entries_may_still_omit_lower():
-    assert macv.build_link_specs({'links': [{'name': 'a', 'state': 'absent'}]}, 'macvlan') == [
+    assert macv.HANDLERS['macvlan'].build_specs({'links': [{'name': 'a', 'state': 'absent'}]}) == [
         {'name': 'a', 'kind': 'macvlan', 'state': 'absent'}]
     assert tap.build_tap_specs({'taps': [{'name': 'a', 'state': 'absent'}]}) == [
         {'name': 'a', 'kind': 'tun', 'state': 'absent'}]
@@ -166,7 +166,7 @@ def test_a_missing_class_file_is_not_a_network_device(tmp_path):
                                    '\u0661\u0660\u0660\u0660', 'root\x00', ' 0', '0\n', '\n', '', True, 1.5, [0],
                                    {'a': 1}, 'ro ot'])
 def test_owner_and_group_are_checked_before_any_lookup_or_ioctl(value):
-    for kind, build in (('macvtap', lambda e: macv.build_link_specs({'links': [e]}, 'macvtap')),
+    for kind, build in (('macvtap', lambda e: macv.HANDLERS['macvtap'].build_specs({'links': [e]})),
                         ('tap', lambda e: tap.build_tap_specs({'taps': [e]}))):
         for field in ('owner', 'group'):
             entry = {'name': 'x0', field: value}
@@ -191,7 +191,7 @@ def test_link_values_with_whitespace_or_foreign_digits_are_refused(field, value)
     entry = {'name': 'x0', 'lower': 'eth1', field: value}
     if field == 'nopromisc':
         entry['mode'] = 'passthru'
-    err = refused(macv.build_link_specs, {'links': [entry]}, 'macvtap')
+    err = refused(macv.HANDLERS['macvtap'].build_specs, {'links': [entry]})
     assert err.field == field and field in err.msg
 
 
@@ -231,37 +231,37 @@ CURRENT = {'lo': link('lo', kind=None, lower=None, loopback=True, mac='00:00:00:
 
 
 def test_the_passthru_link_the_task_asks_for_is_the_culprit():
-    specs = macv.build_link_specs({'lower': 'eth1', 'links': [
-        {'name': 'mx1'}, {'name': 'mx2'}, {'name': 'mx3', 'mode': 'passthru'}]}, 'macvlan')
-    err = refused(macv.check_against, specs, CURRENT, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'lower': 'eth1', 'links': [
+        {'name': 'mx1'}, {'name': 'mx2'}, {'name': 'mx3', 'mode': 'passthru'}]})
+    err = refused(macv.HANDLERS['macvlan'].check_against, specs, CURRENT)
     assert err.obj == 'mx3' and err.msg.startswith('mx3:') and err.value == 'passthru'
     assert 'mx1 (macvlan vepa)' in err.msg and 'mx2 (macvlan vepa)' in err.msg
 
 
 def test_a_task_link_beside_an_existing_passthru_is_still_the_culprit():
     current = dict(CURRENT, pt=link('pt', mode='passthru', kind='macvtap'))
-    specs = macv.build_link_specs({'name': 'mx1', 'lower': 'eth1'}, 'macvlan')
-    err = refused(macv.check_against, specs, current, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'name': 'mx1', 'lower': 'eth1'})
+    err = refused(macv.HANDLERS['macvlan'].check_against, specs, current)
     assert err.obj == 'mx1' and 'pt (macvtap passthru)' in err.msg
 
 
 def test_a_mac_held_by_an_existing_link_on_the_lower_is_refused_naming_both():
     current = dict(CURRENT, old=link('old', kind='macvtap', mac='02:00:5e:00:00:07'))
-    specs = macv.build_link_specs({'name': 'new', 'lower': 'eth1', 'mac': '02:00:5E:00:00:07'}, 'macvlan')
-    err = refused(macv.check_against, specs, current, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'name': 'new', 'lower': 'eth1', 'mac': '02:00:5E:00:00:07'})
+    err = refused(macv.HANDLERS['macvlan'].check_against, specs, current)
     assert err.field == 'mac' and err.obj == 'new' and 'existing macvtap old' in err.msg
 
 
 def test_two_entries_with_one_mac_are_refused_naming_both():
-    specs = macv.build_link_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
-                                                              {'name': 'b', 'mac': '02:00:5e:00:00:07'}]}, 'macvlan')
-    err = refused(macv.check_against, specs, CURRENT, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
+                                                              {'name': 'b', 'mac': '02:00:5e:00:00:07'}]})
+    err = refused(macv.HANDLERS['macvlan'].check_against, specs, CURRENT)
     assert err.field == 'mac' and err.obj == 'b' and 'macvlan a of this task' in err.msg
 
 
 def test_the_lower_devices_own_mac_is_refused_outside_passthru():
-    specs = macv.build_link_specs({'name': 'a', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01'}, 'macvlan')
-    assert 'lower device eth1 itself' in refused(macv.check_against, specs, CURRENT, 'macvlan').msg
+    specs = macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01'})
+    assert 'lower device eth1 itself' in refused(macv.HANDLERS['macvlan'].check_against, specs, CURRENT).msg
 
 
 @pytest.mark.parametrize('current, params, purge', [
@@ -286,7 +286,7 @@ def test_the_lower_devices_own_mac_is_refused_outside_passthru():
     (CURRENT, {'name': 'new', 'lower': 'eth1', 'mac': '02:00:5e:00:0e:01', 'admin_state': 'down'}, ()),
 ])
 def test_a_mac_freed_or_elsewhere_is_no_conflict(current, params, purge):
-    macv.check_against(macv.build_link_specs(params, 'macvlan'), current, 'macvlan', purge)
+    macv.HANDLERS['macvlan'].check_against(macv.HANDLERS['macvlan'].build_specs(params), current, purge)
 
 
 @pytest.mark.parametrize('value', [float('nan'), -1, float('inf')])

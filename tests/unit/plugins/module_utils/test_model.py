@@ -67,15 +67,15 @@ def test_unknown_owner_and_group_name_the_field():
 
 
 def test_links_entries_inherit_top_level_values_and_keep_their_own():
-    specs = macv.build_link_specs({'lower': 'eth1', 'mode': 'bridge', 'mtu': 1400, 'links': [
-        {'name': 'a'}, {'name': 'b', 'mode': 'private', 'mtu': 1300}]}, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'lower': 'eth1', 'mode': 'bridge', 'mtu': 1400, 'links': [
+        {'name': 'a'}, {'name': 'b', 'mode': 'private', 'mtu': 1300}]})
     assert [(s['name'], s['lower'], s['mode'], s['mtu']) for s in specs] == [
         ('a', 'eth1', 'bridge', 1400), ('b', 'eth1', 'private', 1300)]
     assert specs[0]['admin_state'] == 'up' and specs[0]['state'] == 'present'
 
 
 def test_mode_defaults_to_the_kernels_vepa():
-    assert macv.build_link_specs({'name': 'a', 'lower': 'eth1'}, 'macvlan')[0]['mode'] == 'vepa'
+    assert macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'lower': 'eth1'})[0]['mode'] == 'vepa'
 
 
 @pytest.mark.parametrize('params, field', [
@@ -88,22 +88,21 @@ def test_mode_defaults_to_the_kernels_vepa():
 ])
 def test_malformed_tasks_are_refused_naming_the_field(params, field):
     with pytest.raises(VifError) as err:
-        macv.build_link_specs(params, 'macvlan')
+        macv.HANDLERS['macvlan'].build_specs(params)
     assert err.value.field == field
 
 
 def test_state_absent_needs_no_lower_and_source_macs_are_a_sorted_set():
-    assert macv.build_link_specs({'name': 'a', 'state': 'absent'}, 'macvlan') == [
+    assert macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'state': 'absent'}) == [
         {'name': 'a', 'kind': 'macvlan', 'state': 'absent'}]
-    spec = macv.build_link_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
-                                  'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']},
-                                 'macvlan')[0]
+    spec = macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
+                                  'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']})[0]
     assert spec['source_macs'] == ['02:00:5e:00:00:01', '02:00:5e:00:00:02']
 
 
 def test_yes_no_strings_are_booleans_in_links_entries():
-    spec = macv.build_link_specs({'links': [{'name': 'a', 'lower': 'eth1', 'mode': 'passthru', 'nopromisc': 'yes'}]},
-                                 'macvtap')[0]
+    spec = macv.MACVTAP.build_specs({'links': [{'name': 'a', 'lower': 'eth1', 'mode': 'passthru',
+                                                'nopromisc': 'yes'}]})[0]
     assert spec['nopromisc'] is True
 
 
@@ -112,32 +111,32 @@ def test_yes_no_strings_are_booleans_in_links_entries():
     ({'lower': 'eth1', 'mtu': 1600}, 'above the MTU'),
 ])
 def test_checks_against_the_kernel(spec_args, words):
-    specs = macv.build_link_specs(dict(spec_args, name='a'), 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs(dict(spec_args, name='a'))
     with pytest.raises(VifError) as err:
-        macv.check_against(specs, CURRENT, 'macvlan')
+        macv.HANDLERS['macvlan'].check_against(specs, CURRENT)
     assert words in err.value.msg
 
 
 def test_passthru_exclusivity_counts_both_kinds_and_what_the_task_removes():
     current = dict(CURRENT, tap0=link('tap0', kind='macvtap', lower='eth1', mode='bridge'))
-    specs = macv.build_link_specs({'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'}, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'})
     with pytest.raises(VifError) as err:
-        macv.check_against(specs, current, 'macvlan')
+        macv.HANDLERS['macvlan'].check_against(specs, current)
     assert 'tap0 (macvtap bridge)' in err.value.msg
     # macvlan purge does not remove the macvtap: still refused
     with pytest.raises(VifError):
-        macv.check_against(specs, current, 'macvlan', purge_lowers={'eth1'})
+        macv.HANDLERS['macvlan'].check_against(specs, current, purge_lowers={'eth1'})
     # once the macvtap is gone from the picture, a passthru alone is fine
-    macv.check_against(specs, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan', {'eth1'})
-    absent = macv.build_link_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
-                                              {'name': 'mv', 'state': 'absent'}]}, 'macvlan')
-    macv.check_against(absent, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), 'macvlan')
+    macv.HANDLERS['macvlan'].check_against(specs, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), {'eth1'})
+    absent = macv.HANDLERS['macvlan'].build_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
+                                              {'name': 'mv', 'state': 'absent'}]})
+    macv.HANDLERS['macvlan'].check_against(absent, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')))
 
 
 def test_a_foreign_kind_with_the_name_is_refused():
-    specs = macv.build_link_specs({'name': 'eth1', 'lower': 'eth1x'}, 'macvlan')
+    specs = macv.HANDLERS['macvlan'].build_specs({'name': 'eth1', 'lower': 'eth1x'})
     with pytest.raises(VifError) as err:
-        macv.check_against(specs, dict(CURRENT, eth1x=link('eth1x', kind='veth')), 'macvlan')
+        macv.HANDLERS['macvlan'].check_against(specs, dict(CURRENT, eth1x=link('eth1x', kind='veth')))
     assert 'is a veth, not a macvlan' in err.value.msg
 
 

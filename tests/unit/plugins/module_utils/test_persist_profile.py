@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import build_link_specs
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import HANDLERS as LINK_KINDS
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import build_tap_specs
 
 # The role's templates (roles/host_profile/templates, removed with this change) rendered for the entries below.
@@ -182,7 +182,7 @@ TAPS = [{'name': 'vnet0', 'bridge': 'br0', 'vnet_hdr': True, 'multi_queue': True
 
 
 def _links():
-    return build_link_specs({'links': LINKS}, 'macvlan') + build_link_specs({'links': MACVTAPS}, 'macvtap')
+    return LINK_KINDS['macvlan'].build_specs({'links': LINKS}) + LINK_KINDS['macvtap'].build_specs({'links': MACVTAPS})
 
 
 @pytest.mark.parametrize('name', ['hostside', 'src0', 'vm0tap'])
@@ -208,9 +208,10 @@ def test_tap_files_are_the_roles(position):
 
 def test_udev_rules_are_the_roles_with_the_mode_in_four_octal_digits():
     # device_mode 432 is YAML's reading of an unquoted 0660; '660' a string without the leading 0
-    specs = build_link_specs({'links': [{'name': 'vm0tap', 'lower': 'u', 'owner': 'nobody', 'device_mode': 432},
-                                        {'name': 'vm1', 'lower': 'u', 'group': 'root', 'device_mode': '660'},
-                                        {'name': 'vm2', 'lower': 'u'}]}, 'macvtap')
+    specs = LINK_KINDS['macvtap'].build_specs({'links': [
+        {'name': 'vm0tap', 'lower': 'u', 'owner': 'nobody', 'device_mode': 432},
+        {'name': 'vm1', 'lower': 'u', 'group': 'root', 'device_mode': '660'},
+        {'name': 'vm2', 'lower': 'u'}]})
     rules = [(s['name'], persist.persisted_id(owner, 'owner', s['name']),
               persist.persisted_id(group, 'group', s['name']), s['device_mode'])
              for s, owner, group in zip(specs, ('nobody', None, None), (None, 'kvm', None))]

@@ -24,13 +24,13 @@ def ivl(name, lower='eth1', mode='l2', flag='bridge', kind='ipvlan', **extra):
 
 
 def specs(params, kind='ipvlan'):
-    return ipvl.build_specs(params, kind)
+    return ipvl.HANDLERS[kind].build_specs(params)
 
 
 def plan(params, current, kind='ipvlan', purge=(), devices=None):
     task_specs = specs(params, kind)
-    ipvl.check_against(task_specs, current, kind, set(purge))
-    return ipvl.plan_links(task_specs, current, kind, kind == 'ipvtap', set(purge), devices)
+    ipvl.HANDLERS[kind].check_against(task_specs, current, set(purge))
+    return ipvl.HANDLERS[kind].plan_links(task_specs, current, set(purge), devices)
 
 
 # -- validation ------------------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def test_read_back_names_what_differs():
     current = dict(CURRENT, iv0=ivl('iv0'))
     result = plan({'name': 'iv0', 'lower': 'eth1', 'mode': 'l3', 'flag': 'private'}, current)
     after = dict(current, iv0=ivl('iv0', mode='l3', flag='bridge'))
-    assert ipvl.verify_links(after, 'ipvlan', result, {}) == ["iv0: flag is 'bridge', expected 'private'"]
+    assert ipvl.HANDLERS['ipvlan'].verify_links(after, result, {}) == ["iv0: flag is 'bridge', expected 'private'"]
 
 
 # -- the request and the kernel's answer --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, ta
 
 
 def plan(params, current, kind='macvlan', purge=()):
-    return macv.plan_links(macv.build_link_specs(params, kind), current, kind, set(purge))
+    return macv.HANDLERS[kind].plan_links(macv.HANDLERS[kind].build_specs(params), current, set(purge))
 
 
 def test_nothing_to_do_plans_nothing():
@@ -54,10 +54,9 @@ def test_a_link_created_on_a_link_created_in_the_same_task_comes_after_it():
 
 def test_macvtap_ownership_is_planned_only_where_it_differs():
     current = dict(CURRENT, t=link('t', kind='macvtap', lower='eth1', mode='vepa'))
-    specs = macv.build_link_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'},
-                                  'macvtap')
+    specs = macv.MACVTAP.build_specs({'name': 't', 'lower': 'eth1', 'owner': '65534', 'device_mode': '0600'})
     devices = {'t': {'owner': 0, 'group': 0, 'device_mode': '0600'}}
-    actions = macv.plan_links(specs, current, 'macvtap', set(), devices).actions
+    actions = macv.HANDLERS['macvtap'].plan_links(specs, current, set(), devices).actions
     assert len(actions) == 1 and isinstance(actions[0], apply.SetDeviceOwner)
     assert (actions[0].owner, actions[0].group, actions[0].device_mode) == (65534, None, None)
 

@@ -17,7 +17,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds import macv, sr
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 # Options whose value is a list of per-object dictionaries, and the keys such an entry may have.
 ENTRY_KEYS = {
-    'links': set(macv.names(macv.fields('macvtap'))),
+    'links': set(tuple(f.name for f in macv.HANDLERS['macvtap'].fields())),
     'taps': set(tap.names(tap.TAP_FIELDS)),
     'ports': {'name', 'hairpin'},
     'lowers': set(relay.ENTRY_FIELDS),

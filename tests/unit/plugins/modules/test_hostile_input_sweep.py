@@ -65,10 +65,10 @@ MODULES = {
 }
 # Entry fields per list option (what the entries accept, from the model).
 ENTRY_FIELDS = {
-    ('macvlan', 'links'): macv.names(macv.LINK_FIELDS),
-    ('macvtap', 'links'): macv.names(macv.fields('macvtap')),
-    ('ipvlan', 'links'): ipvl.names(ipvl.fields('ipvlan')),
-    ('ipvtap', 'links'): ipvl.names(ipvl.fields('ipvtap')),
+    ('macvlan', 'links'): tuple(f.name for f in macv.MACVLAN.fields()),
+    ('macvtap', 'links'): tuple(f.name for f in macv.HANDLERS['macvtap'].fields()),
+    ('ipvlan', 'links'): tuple(f.name for f in ipvl.HANDLERS['ipvlan'].fields()),
+    ('ipvtap', 'links'): tuple(f.name for f in ipvl.HANDLERS['ipvtap'].fields()),
     ('tap', 'taps'): tap_kind.names(tap_kind.TAP_FIELDS),
     ('hairpin', 'ports'): ('name', 'hairpin'),
     ('sriov', 'pfs'): sriov_kind.names(sriov_kind.PF_FIELDS),

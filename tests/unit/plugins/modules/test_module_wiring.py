@@ -9,20 +9,22 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel, _module_glue as module_glue
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
-from ansible_collections.hostnet.vif.plugins.module_utils._kinds import profile as profile_kind
+from ansible_collections.hostnet.vif.plugins.module_utils._kinds import (
+    hairpin as hairpin_kind, info as info_kind, ipvl, macv, profile as profile_kind, relay as relay_kind,
+    sriov as sriov_kind, tap as tap_kind)
 from ansible_collections.hostnet.vif.plugins.modules import (
     hairpin, ipvlan, ipvtap, macvlan, macvtap, profile, reflective_relay, sriov, tap, vif_info)
 
-MODULES = {'macvlan': (macvlan, module_glue.link_argument_spec('macvlan')),
-           'macvtap': (macvtap, module_glue.link_argument_spec('macvtap')),
-           'ipvlan': (ipvlan, module_glue.link_argument_spec('ipvlan')),
-           'ipvtap': (ipvtap, module_glue.link_argument_spec('ipvtap')),
-           'hairpin': (hairpin, module_glue.hairpin_argument_spec()),
-           'tap': (tap, module_glue.tap_argument_spec()),
-           'sriov': (sriov, module_glue.sriov_argument_spec()),
-           'reflective_relay': (reflective_relay, module_glue.relay_argument_spec()),
-           'vif_info': (vif_info, module_glue.info_argument_spec()),
-           'profile': (profile, profile_kind.argument_spec())}
+MODULES = {'macvlan': (macvlan, macv.MACVLAN.argument_spec()),
+           'macvtap': (macvtap, macv.MACVTAP.argument_spec()),
+           'ipvlan': (ipvlan, ipvl.IPVLAN.argument_spec()),
+           'ipvtap': (ipvtap, ipvl.IPVTAP.argument_spec()),
+           'hairpin': (hairpin, hairpin_kind.HAIRPIN.argument_spec()),
+           'tap': (tap, tap_kind.TAP.argument_spec()),
+           'sriov': (sriov, sriov_kind.SRIOV.argument_spec()),
+           'reflective_relay': (reflective_relay, relay_kind.RELAY.argument_spec()),
+           'vif_info': (vif_info, info_kind.INFO.argument_spec()),
+           'profile': (profile, profile_kind.PROFILE.argument_spec())}
 
 
 @pytest.mark.parametrize('name', sorted(MODULES))
