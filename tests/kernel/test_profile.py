@@ -240,6 +240,20 @@ def test_a_reduction_of_the_vf_count_is_refused_beside_other_changes_and_allowed
     assert count == '1'
 
 
+def test_a_reduction_of_the_vf_count_is_refused_with_vf_settings_of_its_own_pf():
+    """The VF settings of the same PF cannot follow the reduction either: a refused setting would need
+    the destroyed VFs back. Refused before anything changes, naming hostnet.vif.sriov for the count."""
+    def body(host):
+        network, udev = _prepare(host)
+        entry = {'pf': 'pfemu0', 'num_vfs': 1, 'allow_reset': True, 'vfs': [{'vf': 0, 'trust': True}]}
+        before = _snapshot(host, network, udev)
+        error = _refused({'sriov': [entry], 'persist': 'systemd-networkd', 'persist_dir': network})
+        return error.msg, error.field, _settled(before, host, network, udev)
+    msg, field, changed = emulated_host(body)
+    assert changed == {}, _explain(changed)
+    assert field == 'sriov[0].num_vfs' and 'hostnet.vif.sriov' in msg and 'vf 0' in msg, msg
+
+
 def test_errors_name_the_profile_entry_and_field_and_change_nothing(switched, tmp_path):
     host, _switch = switched
     sh('ip', '-n', host, 'link', 'add', 'br0', 'type', 'bridge')

@@ -34,7 +34,7 @@ import re
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
 from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
-    Interrupted, SetNumVfs, StopSignals, WriteFile, undo)
+    Interrupted, SetAutoprobe, SetNumVfs, StopSignals, WriteFile, undo)
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_directory, check_ifname
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
@@ -355,23 +355,27 @@ def _predict(kernel, netns, task):
 
 def _refuse_destructive(predicted):
     """A VF count change from a non-zero count (a reduction, or any change that goes through 0)
-    destroys the PF's VFs. Undoing it after a later failure would have to recreate them, and what
-    used them (VMs, links) would not get them back: such a change runs only with its own PF's VF
-    settings, and the files are written before it. Returns whether one is planned."""
+    destroys the PF's VFs. Undoing it after a later failure would have to recreate them (and what
+    used them would not get them back), so nothing that can fail may follow it: it runs only with
+    its PF's drivers_autoprobe and the files (written before it), never with VF settings (the new
+    VFs have none yet, and a refused one would need the old VFs back) nor any other change.
+    Returns whether one is planned."""
     destructive = [(st, a) for st, plan in predicted.plans for a in plan.actions
                    if isinstance(a, SetNumVfs) and a.old and a.new != a.old]
     if not destructive:
         return False
     pfs = set(a.pf for _st, a in destructive)
+    alone = set(id(a) for _st, a in destructive)
     others = [a.describe() for st, plan in predicted.plans for a in plan.actions
-              if not (st.stage.key == 'sriov' and getattr(a, 'pf', None) in pfs)]
+              if id(a) not in alone and not (isinstance(a, SetAutoprobe) and a.pf in pfs)]
     if others or predicted.unpredicted:
         stage_task, action = destructive[0]
         where = '%s.num_vfs' % _entry_path(stage_task, action.pf)
         raise VifError("%s: changing the VF count of %s from %d to %d destroys its %d VFs, and undoing a later "
                        "failure of this profile would have to recreate them (what used them would not get them "
-                       "back). Apply this count change on its own first (the profile with nothing else to change, "
-                       "or hostnet.vif.sriov), then the rest; nothing was changed. Other changes planned: %s"
+                       "back). Apply this count change on its own first (hostnet.vif.sriov with pf, num_vfs and "
+                       "allow_reset, without vfs), then this profile, which then sets the new VFs up; nothing was "
+                       "changed. Other changes planned: %s"
                        % (where, action.pf, action.old, action.new, action.old,
                           '; '.join(others + predicted.unpredicted)),
                        obj=action.pf, field=where, value=action.new)
