@@ -35,9 +35,10 @@ description:
     a file, the relay expectation, the read-back) or SIGTERM, SIGINT or SIGHUP undoes every change of the call,
     files included, newest first, and the message says what failed and that it was undone.
   - B(SR-IOV counts) stay governed by C(allow_reset). A count change from a non-zero count (a reduction, or a change
-    that goes through 0) destroys the PF's VFs, and undoing a later failure would have to recreate them; so such a
-    change is refused up front unless the only other changes of the call are that PF's own VF settings (the files
-    are then written before it). Apply it on its own first, then the rest of the profile.
+    that goes through 0) destroys the PF's VFs, and undoing a later failure would have to recreate them; so nothing
+    that can fail may follow it. Such a change is refused up front beside any other change, that PF's VF settings
+    included (only its C(drivers_autoprobe) and the files, written before it, may go with it). Apply the count change
+    on its own first (M(hostnet.vif.sriov) with pf, num_vfs and allow_reset, without vfs), then the profile.
   - B(Persistence) (O(persist=systemd-networkd)) is written by the module from the validated, normalised entries,
     as planned actions with before/after in C(--diff) and undo (the previous file put back, a new one removed) - a
     C(.netdev) and a C(.network) file per macvlan, macvtap and tap device, a C(.network) file per lower device
