@@ -7,7 +7,7 @@ From a table come: the module's argument spec (top-level options with their defa
 entries' ``options`` without defaults, so an entry that leaves a value out inherits the top-level
 one), which options only an entry may carry, the check and normal form of each value, which
 fields the kernel changes in place and which need the object recreated, and which fields the
-read-back compares. Rules that join several fields (``nopromisc`` only in passthru mode) and rules
+read-back compares. Rules that join several fields (a flag that only one mode takes) and rules
 against the kernel stay in the kind's handler."""
 
 from __future__ import absolute_import, division, print_function
