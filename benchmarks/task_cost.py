@@ -197,7 +197,8 @@ def keep_payload(tree, play, workdir, key):
     remote_tmp = os.path.join(workdir, 'remote-%s-%s' % (tree.label, key))
     os.makedirs(remote_tmp)
     playbook(tree, play, ANSIBLE_KEEP_REMOTE_FILES='1', ANSIBLE_REMOTE_TMP=remote_tmp)
-    found = [os.path.join(d, f) for d, _, files in os.walk(remote_tmp) for f in files if f == 'AnsiballZ_macvlan.py']
+    found = [os.path.join(d, f) for d, _dirs, files in os.walk(remote_tmp) for f in files
+             if f == 'AnsiballZ_macvlan.py']
     if len(found) != 1:
         raise SystemExit('%s: expected one kept AnsiballZ_macvlan.py under %s, found %r' % (
             tree.label, remote_tmp, found))
@@ -253,7 +254,7 @@ def measure(trees, links, repeat, workdir):
         plays = write_plays(lab.ns, links, workdir)
         for tree in trees:
             path, debug_dir, profile = keep_payload(tree, plays['task_N'], workdir, 'N')
-            one, _one_dir, _ = keep_payload(tree, plays['task_1'], workdir, '1')
+            one, _one_dir, _one_size = keep_payload(tree, plays['task_1'], workdir, '1')
             tree.payloads.update(N=path, one=one, debug_dir=debug_dir, profile=profile)
             rows[tree.label, 'AnsiballZ file, N links (bytes)'].append(os.path.getsize(path))
             rows[tree.label, 'AnsiballZ file, 1 link (bytes)'].append(os.path.getsize(one))
@@ -325,7 +326,7 @@ def spy(tree, pyspy, links, workdir):
     total = 0
     with open(raw) as handle:
         for line in handle:
-            stack, _, count = line.rstrip('\n').rpartition(' ')
+            stack, _space, count = line.rstrip('\n').rpartition(' ')
             count = int(count)
             total += count
             seen = set()

@@ -13,36 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-# The links option; its entries take the per-link options (and macvtap's the character device's).
-_LINKS = r'''  links:
-    description:
-      - Several links in one task, each a dictionary of the per-link options.
-      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
-        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
-        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
-      - Each entry takes the per-link options, with the same meaning and checks as at the top level; an error in an
-        entry names it (C(links[3].mtu)) and the value.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
-'''
-_ENTRY = r'''    suboptions:
-      name: {description: "Interface name of the link, as O(name).", type: str}
-      lower: {description: "Lower device, as O(lower).", type: str}
-      mode: {description: "Mode, as O(mode).", type: str, choices: [vepa, bridge, private, passthru, source]}
-      mac: {description: "MAC address, as O(mac).", type: str}
-      mtu: {description: "MTU, as O(mtu).", type: int}
-      state: {description: "As O(state).", type: str, choices: [present, absent]}
-      admin_state: {description: "As O(admin_state).", type: str, choices: [up, down]}
-      source_macs: {description: "As O(source_macs).", type: list, elements: str}
-      nopromisc: {description: "As O(nopromisc).", type: bool}
-'''
-_DEVICE_ENTRY = r'''      owner: {description: "Owner of the character device, as O(owner).", type: str}
-      group: {description: "Group of the character device, as O(group).", type: str}
-      device_mode: {description: "Permission bits of the character device, as O(device_mode).", type: raw}
-'''
-
-
 class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''
@@ -136,11 +106,56 @@ notes:
 
     ENTRIES = r'''
 options:
-''' + _LINKS + _ENTRY
+  links:
+    description:
+      - Several links in one task, each a dictionary of the per-link options.
+      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
+        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
+        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
+      - Each entry takes the per-link options, with the same meaning and checks as at the top level; an error in an
+        entry names it (C(links[3].mtu)) and the value.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name: {description: "Interface name of the link, as O(name).", type: str}
+      lower: {description: "Lower device, as O(lower).", type: str}
+      mode: {description: "Mode, as O(mode).", type: str, choices: [vepa, bridge, private, passthru, source]}
+      mac: {description: "MAC address, as O(mac).", type: str}
+      mtu: {description: "MTU, as O(mtu).", type: int}
+      state: {description: "As O(state).", type: str, choices: [present, absent]}
+      admin_state: {description: "As O(admin_state).", type: str, choices: [up, down]}
+      source_macs: {description: "As O(source_macs).", type: list, elements: str}
+      nopromisc: {description: "As O(nopromisc).", type: bool}
+'''
 
     DEVICE = r'''
 options:
-''' + _LINKS + _ENTRY + _DEVICE_ENTRY + r'''
+  links:
+    description:
+      - Several links in one task, each a dictionary of the per-link options.
+      - Top-level O(lower), O(mode), O(mtu), O(state), O(admin_state), O(nopromisc) (for macvtap also C(owner),
+        C(group), C(device_mode)) serve as defaults for entries that do not set them, their own defaults included.
+        An entry that leaves O(mode) out gets the top-level O(mode), V(vepa) when that is not given either.
+      - Each entry takes the per-link options, with the same meaning and checks as at the top level; an error in an
+        entry names it (C(links[3].mtu)) and the value.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name: {description: "Interface name of the link, as O(name).", type: str}
+      lower: {description: "Lower device, as O(lower).", type: str}
+      mode: {description: "Mode, as O(mode).", type: str, choices: [vepa, bridge, private, passthru, source]}
+      mac: {description: "MAC address, as O(mac).", type: str}
+      mtu: {description: "MTU, as O(mtu).", type: int}
+      state: {description: "As O(state).", type: str, choices: [present, absent]}
+      admin_state: {description: "As O(admin_state).", type: str, choices: [up, down]}
+      source_macs: {description: "As O(source_macs).", type: list, elements: str}
+      nopromisc: {description: "As O(nopromisc).", type: bool}
+      owner: {description: "Owner of the character device, as O(owner).", type: str}
+      group: {description: "Group of the character device, as O(group).", type: str}
+      device_mode: {description: "Permission bits of the character device, as O(device_mode).", type: raw}
+
   owner:
     description:
       - Owner (user name or uid) of the link's character device C(/dev/tapN), for example the user QEMU runs as.

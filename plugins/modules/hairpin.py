@@ -106,7 +106,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds.hairpin import 
 
 def main():
     module = VifModule(argument_spec=HAIRPIN.argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'ports')], required_one_of=[('name', 'ports')])
+                       mutually_exclusive=[('name', 'ports')], required_one_of=[('name', 'ports')])
     run(module, HAIRPIN)
 
 

@@ -117,7 +117,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds.macv import MAC
 
 def main():
     module = VifModule(argument_spec=MACVTAP.argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'links')])
+                       mutually_exclusive=[('name', 'links')])
     run(module, MACVTAP)
 
 

@@ -173,7 +173,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds.relay import RE
 
 def main():
     module = VifModule(argument_spec=RELAY.argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('lower', 'lowers')], required_one_of=[('lower', 'lowers')])
+                       mutually_exclusive=[('lower', 'lowers')], required_one_of=[('lower', 'lowers')])
     run(module, RELAY)
 
 

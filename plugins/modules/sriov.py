@@ -229,7 +229,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds.sriov import SR
 
 def main():
     module = VifModule(argument_spec=SRIOV.argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
+                       mutually_exclusive=[('pf', 'pfs')], required_one_of=[('pf', 'pfs')])
     run(module, SRIOV)
 
 

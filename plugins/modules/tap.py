@@ -194,7 +194,7 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds.tap import TAP
 
 def main():
     module = VifModule(argument_spec=TAP.argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('name', 'taps')])
+                       mutually_exclusive=[('name', 'taps')])
     run(module, TAP)
 
 

@@ -240,8 +240,8 @@ class LinkHandler(Handler):
         words = self.describe_words(obj)
         dev = obj.get('device') or {}
         if self.chardev and dev:
-            words.append('device owner %s group %s mode %s' % (dev.get('owner', '?'), dev.get('group', '?'),
-                                                                dev.get('device_mode', '?')))
+            words.append('device owner %s group %s mode %s' % (
+                dev.get('owner', '?'), dev.get('group', '?'), dev.get('device_mode', '?')))
         return ', '.join(words)
 
     # -- read-back and result -------------------------------------------------------------------------

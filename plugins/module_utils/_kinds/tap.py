@@ -18,7 +18,6 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import 
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan, differences
 
 
-
 def _bridge(value, field, obj):
     """A bridge to be a port of, or '' for none."""
     return check_ifname(value, field, obj) if value != '' else ''

@@ -253,8 +253,8 @@ def test_a_mac_held_by_an_existing_link_on_the_lower_is_refused_naming_both():
 
 
 def test_two_entries_with_one_mac_are_refused_naming_both():
-    specs = macv.HANDLERS['macvlan'].build_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
-                                                              {'name': 'b', 'mac': '02:00:5e:00:00:07'}]})
+    specs = macv.MACVLAN.build_specs({'lower': 'eth1', 'links': [{'name': 'a', 'mac': '02:00:5e:00:00:07'},
+                                                                 {'name': 'b', 'mac': '02:00:5e:00:00:07'}]})
     err = refused(macv.HANDLERS['macvlan'].check_against, specs, CURRENT)
     assert err.field == 'mac' and err.obj == 'b' and 'macvlan a of this task' in err.msg
 

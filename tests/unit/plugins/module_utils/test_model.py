@@ -95,8 +95,8 @@ def test_malformed_tasks_are_refused_naming_the_field(params, field):
 def test_state_absent_needs_no_lower_and_source_macs_are_a_sorted_set():
     assert macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'state': 'absent'}) == [
         {'name': 'a', 'kind': 'macvlan', 'state': 'absent'}]
-    spec = macv.HANDLERS['macvlan'].build_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
-                                  'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']})[0]
+    spec = macv.MACVLAN.build_specs({'name': 'a', 'lower': 'eth1', 'mode': 'source',
+                                     'source_macs': ['02:00:5E:00:00:02', '02:00:5e:00:00:01', '02-00-5e-00-00-02']})[0]
     assert spec['source_macs'] == ['02:00:5e:00:00:01', '02:00:5e:00:00:02']
 
 
@@ -128,8 +128,8 @@ def test_passthru_exclusivity_counts_both_kinds_and_what_the_task_removes():
         macv.HANDLERS['macvlan'].check_against(specs, current, purge_lowers={'eth1'})
     # once the macvtap is gone from the picture, a passthru alone is fine
     macv.HANDLERS['macvlan'].check_against(specs, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')), {'eth1'})
-    absent = macv.HANDLERS['macvlan'].build_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
-                                              {'name': 'mv', 'state': 'absent'}]})
+    absent = macv.MACVLAN.build_specs({'links': [{'name': 'pt', 'lower': 'eth1', 'mode': 'passthru'},
+                                                 {'name': 'mv', 'state': 'absent'}]})
     macv.HANDLERS['macvlan'].check_against(absent, dict(CURRENT, mv=link('mv', lower='eth1', mode='vepa')))
 
 
