@@ -184,65 +184,94 @@ def _raise_if_stopped():
         raise Interrupted(stop)
 
 
+class Journal:
+    """What a run has done, in order, each action with the context it ran in; undone newest first.
+    One module's run has one context; a profile's runs every stage's actions into one journal."""
+
+    def __init__(self):
+        self.done = []  # (ctx, action)
+
+    def run(self, ctx, actions):
+        """Do ``actions`` in order, acting on a recorded stop signal between them. An action that fails
+        cleans up after itself (one action, all or nothing), so the journal holds exactly the actions
+        the kernel carried out."""
+        for action in actions:
+            _raise_if_stopped()
+            action.do(ctx)
+            self.done.append((ctx, action))
+
+    def undo(self):
+        """Undo everything, newest first, each run of actions with its own context; returns the
+        failures in words (never hidden)."""
+        groups: list = []
+        for ctx, action in self.done:
+            if groups and groups[-1][0] is ctx:
+                groups[-1][1].append(action)
+            else:
+                groups.append((ctx, [action]))
+        errors: list = []
+        for ctx, actions in reversed(groups):
+            errors += undo(ctx, actions)
+        return errors
+
+    def failure(self, exc, what=None, whole='task'):
+        """Undo everything after ``exc`` and return the error that tells what happened: ``what`` failed
+        (a profile's stage), and that everything this ``whole`` had changed was undone."""
+        count = len(self.done)
+        undo_errors = self.undo()
+        during = 'while applying' + (' the %s' % whole if whole != 'task' else '')
+        if isinstance(exc, Interrupted) and not count:
+            return VifError("interrupted by %s before anything was changed" % exc)
+        if isinstance(exc, VifError):
+            error = exc
+            if what:
+                error = VifError('%s: %s' % (what, exc.msg), obj=exc.obj, field=exc.field, value=exc.value,
+                                 errno=exc.errno, details=exc.details)
+        elif isinstance(exc, Interrupted):
+            error = VifError("interrupted by %s %s" % (exc, during))
+        elif isinstance(exc, KeyboardInterrupt):
+            error = VifError("interrupted by SIGINT %s" % during)
+        else:
+            error = VifError("unexpected failure %s (%s: %s)" % (during, type(exc).__name__, exc))
+        if undo_errors:
+            error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
+                          % '; '.join(undo_errors))
+        else:
+            error.msg += "; everything this %s had changed was undone (%d action%s)" % (
+                whole, count, '' if count == 1 else 's')
+        error.args = (error.msg,)
+        return error
+
+
 def apply_plan(ctx, actions):
     """Run actions; on any failure or stop signal undo the done ones (newest first) and raise.
-
-    ``ctx`` is a Context (kernel session and namespace). An action that fails cleans up after
-    itself (one action, all or nothing), so the journal holds exactly the actions the kernel
-    carried out. Undo failures are reported with the original error, never hidden.
-    """
-    done = []
+    ``ctx`` is a Context (kernel session and namespace). Returns the journal."""
+    journal = Journal()
     with StopSignals():
         try:
-            for action in actions:
-                _raise_if_stopped()
-                action.do(ctx)
-                done.append(action)
+            journal.run(ctx, actions)
             _raise_if_stopped()  # a signal during the last step
         except BaseException as exc:
-            raise _undone(ctx, done, exc) from exc
-    return done
+            raise journal.failure(exc) from exc
+    return journal
 
 
 def apply_and_verify_plan(ctx, actions, read_back):
     """apply_plan, then ``read_back()`` -> (state, problems) inside the same stop-signal scope:
     problems, or a stop signal before the read-back is done, undo every action. Returns the state."""
     with StopSignals():
-        done = apply_plan(ctx, actions)
+        journal = apply_plan(ctx, actions)
         try:
             state, problems = read_back()
             _raise_if_stopped()
         except BaseException as exc:
-            raise _undone(ctx, done, exc) from exc
+            raise journal.failure(exc) from exc
         if problems:
-            errors = undo(ctx, done)
+            errors = journal.undo()
             raise VifError("read-back after applying does not match the request (%s); %s" % (
                 '; '.join(problems), 'the changes were undone' if not errors else
                 'undoing also failed: ' + '; '.join(errors)))
     return state
-
-
-def _undone(ctx, done, exc):
-    """Undo ``done`` after ``exc`` and return the error that tells what happened."""
-    undo_errors = undo(ctx, done)
-    if isinstance(exc, Interrupted) and not done:
-        return VifError("interrupted by %s before anything was changed" % exc)
-    if isinstance(exc, VifError):
-        error = exc
-    elif isinstance(exc, Interrupted):
-        error = VifError("interrupted by %s while applying" % exc)
-    elif isinstance(exc, KeyboardInterrupt):
-        error = VifError("interrupted by SIGINT while applying")
-    else:
-        error = VifError("unexpected failure while applying (%s: %s)" % (type(exc).__name__, exc))
-    if undo_errors:
-        error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
-                      % '; '.join(undo_errors))
-    else:
-        error.msg += "; everything this task had changed was undone (%d action%s)" % (
-            len(done), '' if len(done) == 1 else 's')
-    error.args = (error.msg,)
-    return error
 
 
 def undo(ctx, done):

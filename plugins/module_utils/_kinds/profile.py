@@ -34,7 +34,7 @@ import re
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
 from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
-    Interrupted, SetAutoprobe, SetNumVfs, StopSignals, WriteFile, undo)
+    Interrupted, Journal, SetAutoprobe, SetNumVfs, StopSignals, WriteFile)
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
 from ansible_collections.hostnet.vif.plugins.module_utils._model import check_directory, check_ifname
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler, Links, Plan
@@ -496,58 +496,6 @@ def _persisted_files(files):
 
 # -- apply ---------------------------------------------------------------------------------------------
 
-class Journal:
-    """One undo journal across stages: each entry keeps the context its action ran in."""
-
-    def __init__(self):
-        self.done = []  # (ctx, action)
-
-    def run(self, ctx, actions):
-        for action in actions:
-            stop = StopSignals.pending()
-            if stop:
-                raise Interrupted(stop)
-            action.do(ctx)
-            self.done.append((ctx, action))
-
-    def undo(self):
-        """Newest first, each run of actions with its own context; returns the failures in words."""
-        errors: list = []
-        groups: list = []
-        for ctx, action in self.done:
-            if groups and groups[-1][0] is ctx:
-                groups[-1][1].append(action)
-            else:
-                groups.append((ctx, [action]))
-        for ctx, actions in reversed(groups):
-            errors += undo(ctx, actions)
-        return errors
-
-    def failure(self, exc, what):
-        """Undo everything and return the error that says what failed and that it was undone."""
-        count = len(self.done)
-        errors = self.undo()
-        if isinstance(exc, Interrupted) and not count:
-            return VifError("interrupted by %s before anything was changed" % exc)
-        if isinstance(exc, VifError):
-            msg = '%s: %s' % (what, exc.msg) if what else exc.msg
-            error = VifError(msg, obj=exc.obj, field=exc.field, value=exc.value, errno=exc.errno, details=exc.details)
-        elif isinstance(exc, Interrupted):
-            error = VifError("interrupted by %s while applying the profile" % exc)
-        elif isinstance(exc, KeyboardInterrupt):
-            error = VifError("interrupted by SIGINT while applying the profile")
-        else:
-            error = VifError("unexpected failure while applying the profile (%s: %s)" % (type(exc).__name__, exc))
-        if errors:
-            error.msg += ("; undoing the earlier actions also failed, the host may be half-changed: %s"
-                          % '; '.join(errors))
-        else:
-            error.msg += "; everything this profile had changed was undone (%d action%s)" % (
-                count, '' if count == 1 else 's')
-        error.args = (error.msg,)
-        return error
-
-
 def _apply(kernel, netns, task, files, destructive, result):
     """Stage by stage into one journal, then relay, files, read-back; all undone on any failure."""
     journal = Journal()
@@ -593,7 +541,7 @@ def _apply(kernel, netns, task, files, destructive, result):
             if problems:
                 raise VifError("read-back after applying does not match the request (%s)" % '; '.join(problems))
         except BaseException as exc:
-            raise journal.failure(exc, what) from exc
+            raise journal.failure(exc, what, whole='profile') from exc
     return done_plans
 
 
