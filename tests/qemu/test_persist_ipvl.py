@@ -23,14 +23,17 @@ NETWORKD = '/lib/systemd/systemd-networkd'
 # udevadm 252, unpacked by scripts/setup into the environment (the guest sees it over 9p)
 UDEVADM = os.environ.get('HOSTNET_UDEVADM') or os.path.join(sys.prefix, 'udev', 'bin', 'udevadm')
 
+LOWERS = ('uplink', 'up2', 'up3')  # veths: each lower device has its own mode and flag
 PROFILE = {
-    'lowers_up': ['uplink'],
-    'ipvlan': [{'name': 'c0', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private', 'mtu': 1400}],
+    'lowers_up': list(LOWERS),
+    'ipvlan': [{'name': 'c0', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private', 'mtu': 1400},
+               {'name': 'c1', 'lower': 'up2', 'mode': 'l3s', 'flag': 'vepa'},
+               {'name': 'c2', 'lower': 'up3'}],  # the defaults: l3 bridge
     'ipvtap': [{'name': 'tap4242', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private', 'owner': 'nobody',
                 'device_mode': 432},  # an unquoted YAML 0660
                {'name': 'spare0', 'lower': 'uplink', 'mode': 'l2', 'flag': 'private', 'admin_state': 'down'}],
 }
-NAMES = ('c0', 'tap4242', 'spare0')
+NAMES = ('c0', 'c1', 'c2', 'tap4242', 'spare0')
 
 
 def view(ns):
@@ -41,11 +44,12 @@ def view(ns):
         'up': 'UP' in have[name]['flags']}) for name in NAMES)
 
 
-def uplink(namespaces_fixture, tag):
+def uplinks(namespaces_fixture, tag):
     ns = namespaces_fixture(tag)
-    sh('ip', '-n', ns, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'far')
-    for dev in ('uplink', 'far'):
-        sh('ip', '-n', ns, 'link', 'set', dev, 'up')
+    for position, lower in enumerate(LOWERS):
+        sh('ip', '-n', ns, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', 'far%d' % position)
+        for dev in (lower, 'far%d' % position):
+            sh('ip', '-n', ns, 'link', 'set', dev, 'up')
     return ns
 
 
@@ -102,23 +106,27 @@ def udev_gives(ns, rules_dir, link):
 def test_networkd_and_udev_rebuild_a_profiles_ipvlan_and_ipvtap_links(namespaces, tmp_path):  # noqa: F811
     assert os.access(NETWORKD, os.X_OK), 'systemd-networkd is missing: scripts/setup installs it (package systemd)'
     assert os.access(UDEVADM, os.X_OK), 'udevadm is missing: scripts/setup unpacks it (%s)' % UDEVADM
-    host = uplink(namespaces, 'h')
+    host = uplinks(namespaces, 'h')
     network, udev = tmp_path / 'network', tmp_path / 'udev'
     result = pipeline.run_profile(dict(PROFILE, netns=host, persist='systemd-networkd', persist_dir=str(network),
                                        udev_dir=str(udev)))
     assert result['changed'] is True
     assert sorted(os.path.basename(p) for p in result['persisted']) == ['70-hostnet-vif-%s' % n for n in (
-        'c0.netdev', 'c0.network', 'ipvtap.rules', 'spare0.netdev', 'spare0.network', 'tap4242.netdev',
-        'tap4242.network', 'uplink.network')]
+        'c0.netdev', 'c0.network', 'c1.netdev', 'c1.network', 'c2.netdev', 'c2.network', 'ipvtap.rules',
+        'spare0.netdev', 'spare0.network', 'tap4242.netdev', 'tap4242.network', 'up2.network', 'up3.network',
+        'uplink.network')]
+    assert '[IPVLAN]\nMode=L3S\nFlags=vepa\n' in (network / '70-hostnet-vif-c1.netdev').read_text()
     assert (network / '70-hostnet-vif-uplink.network').read_text().endswith(
         '[Network]\nIPVLAN=c0\nIPVTAP=tap4242\nIPVTAP=spare0\n')
     applied = view(host)
     assert applied['c0'] == {'kind_mode_flag': ('ipvlan', 'l2', 'private'), 'lower': 'uplink', 'mtu': 1400,
                              'up': True}
-    assert applied['spare0']['up'] is False and applied['tap4242']['kind_mode_flag'][0] == 'ipvtap'
+    assert [applied[name]['kind_mode_flag'] for name in ('c1', 'c2', 'tap4242')] == [
+        ('ipvlan', 'l3s', 'vepa'), ('ipvlan', 'l3', 'bridge'), ('ipvtap', 'l2', 'private')]
+    assert applied['spare0']['up'] is False
 
     # the reboot: only the uplink exists, and the files
-    rebooted = uplink(namespaces, 'r')
+    rebooted = uplinks(namespaces, 'r')
 
     def settled():
         now = view(rebooted)
