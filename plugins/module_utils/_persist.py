@@ -155,14 +155,29 @@ def persisted_id(value, field, obj):
     return str(int(text)) if text.isdigit() else text
 
 
+# systemd.netdev(5): [IPVLAN]/[IPVTAP] Mode= takes L2, L3, L3S (upper case, as networkd's table spells them);
+# Flags= takes bridge, private, vepa as the kernel's words are.
+IPVL_KINDS = ('ipvlan', 'ipvtap')
+_IPVL_MODES = {'l2': 'L2', 'l3': 'L3', 'l3s': 'L3S'}
+_IPVL_FLAGS = ('bridge', 'private', 'vepa')
+
+
 def render_link_netdev(spec):
-    """The .netdev of a macvlan/macvtap (systemd.netdev(5): [NetDev], [MACVLAN]/[MACVTAP])."""
+    """The .netdev of a macvlan/macvtap (systemd.netdev(5): [NetDev], [MACVLAN]/[MACVTAP]) or of an
+    ipvlan/ipvtap ([IPVLAN]/[IPVTAP] with its mode and flag; no MACAddress=: it has its lower device's)."""
     lines = [_ROLE_HEADER + '[NetDev]', 'Name=%s' % spec['name'], 'Kind=%s' % spec['kind']]
     if spec.get('mac'):
         lines.append('MACAddress=%s' % spec['mac'])
     if spec.get('mtu'):
         lines.append('MTUBytes=%d' % spec['mtu'])
-    lines += ['', '[%s]' % spec['kind'].upper(), 'Mode=%s' % spec['mode']]
+    lines += ['', '[%s]' % spec['kind'].upper()]
+    if spec['kind'] in IPVL_KINDS:
+        if spec['mode'] not in _IPVL_MODES or spec['flag'] not in _IPVL_FLAGS:  # the handler's choices
+            raise VifError("%s: mode %r / flag %r cannot be written to a .netdev" % (spec['name'], spec['mode'],
+                                                                                     spec['flag']), obj=spec['name'])
+        lines += ['Mode=%s' % _IPVL_MODES[spec['mode']], 'Flags=%s' % spec['flag']]
+        return '\n'.join(lines) + '\n'
+    lines.append('Mode=%s' % spec['mode'])
     if spec.get('source_macs'):
         lines.append('SourceMACAddress=%s' % ' '.join(spec['source_macs']))
     return '\n'.join(lines) + '\n'
@@ -179,12 +194,15 @@ def render_link_network(spec):
 
 
 def render_lower_network(lower, specs):
-    """The lower device's .network attaching its links (MACVLAN=, MACVTAP=), in the profile's order."""
+    """The lower device's .network attaching its links (MACVLAN=, MACVTAP=, IPVLAN=, IPVTAP=), in the
+    profile's order."""
+    families = [family for family, kinds in (('macvlan/macvtap', ('macvlan', 'macvtap')), ('ipvlan/ipvtap', IPVL_KINDS))
+                if any(spec['kind'] in kinds for spec in specs)]
     return (_ROLE_HEADER +
-            "# Attaches the profile's macvlan/macvtap links to %s at boot. systemd-networkd applies\n"
+            "# Attaches the profile's %s links to %s at boot. systemd-networkd applies\n"
             "# only the first .network file (in lexical order) that matches a device: if another file already\n"
             "# matches %s, put these lines into a drop-in of that file instead.\n"
-            "[Match]\nName=%s\n\n[Network]\n" % (lower, lower, lower)
+            "[Match]\nName=%s\n\n[Network]\n" % (' and '.join(families), lower, lower, lower)
             + ''.join('%s=%s\n' % (spec['kind'].upper(), spec['name']) for spec in specs))
 
 
@@ -218,17 +236,21 @@ def render_tap_network(spec):
     return text
 
 
-def render_macvtap_rules(rules):
-    """The udev rule file; ``rules``: (name, owner, group, device_mode) per present macvtap, owner and
-    group as persisted_id gives them, device_mode the four-digit octal string model.normalise_file_mode
-    makes. Each rule matches the character device whose parent is the net device of that name
-    (SUBSYSTEMS=="net" and KERNELS== on the same parent), never another macvtap's /dev/tapN."""
+def render_chardev_rules(kind, rules):
+    """The udev rule file of a tap kind's character devices (``kind``: macvtap or ipvtap, the class, so the
+    SUBSYSTEM udev sees, of their /dev/tapN); ``rules``: (name, owner, group, device_mode) per present link,
+    owner and group as persisted_id gives them, device_mode the four-digit octal string
+    model.normalise_file_mode makes. Each rule matches the character device whose parent is the net device
+    of that name (SUBSYSTEMS=="net" and KERNELS== on the same parent), never another link's /dev/tapN."""
+    if kind not in ('macvtap', 'ipvtap'):
+        raise VifError("no udev rule for the character devices of kind %r" % kind, obj=kind)
     text = (_ROLE_HEADER +
-            "# Ownership of the macvtap character devices (/dev/tapN) each time they appear. Each rule matches the\n"
+            "# Ownership of the %s character devices (/dev/tapN) each time they appear. Each rule matches the\n"
             "# device whose parent is the net device of that name (SUBSYSTEMS==\"net\" and KERNELS== on the same\n"
-            "# parent): never another macvtap's /dev/tapN that happens to carry the name (a link named tap7).\n")
+            "# parent): never another %s's /dev/tapN that happens to carry the name (a link named tap7).\n"
+            % (kind, kind))
     for name, owner, group, mode in rules:
-        words = ['SUBSYSTEM=="macvtap"', 'SUBSYSTEMS=="net"', 'KERNELS=="%s"' % name]
+        words = ['SUBSYSTEM=="%s"' % kind, 'SUBSYSTEMS=="net"', 'KERNELS=="%s"' % name]
         if owner is not None:
             words.append('OWNER="%s"' % owner)
         if group is not None:

@@ -41,15 +41,19 @@ description:
     on its own first (M(hostnet.vif.sriov) with pf, num_vfs and allow_reset, without vfs), then the profile.
   - B(Persistence) (O(persist=systemd-networkd)) is written by the module from the validated, normalised entries,
     as planned actions with before/after in C(--diff) and undo (the previous file put back, a new one removed) - a
-    C(.netdev) and a C(.network) file per macvlan, macvtap and tap device, a C(.network) file per lower device
-    attaching its links, a C(.link) file per SR-IOV PF, and one udev rule file for macvtap device ownership whose
-    rules match each macvtap's own character device (C(SUBSYSTEM=="macvtap", SUBSYSTEMS=="net", KERNELS=="NAME")),
-    never another macvtap's C(/dev/tapN). C(device_mode) is always written as a four-digit octal string (an unquoted
-    YAML C(0660) is the integer 432, written C(MODE="0660")); owner and group as validated names or numbers. Names
-    that udev or networkd would read as patterns are refused by the shared name rule. Files are written atomically
-    (exclusive temporary file, no symbolic link followed, fsync, rename); a directory that another user could
-    change is refused. An entry with C(state=absent) takes its files with it; with O(purge), every
-    C(70-hostnet-vif-*.netdev/.network) file of O(persist_dir) the profile does not list is removed.
+    C(.netdev) and a C(.network) file per macvlan, macvtap, ipvlan, ipvtap and tap device (an ipvlan/ipvtap
+    C(.netdev) has C([IPVLAN]/[IPVTAP]) C(Mode=L2|L3|L3S) and C(Flags=bridge|private|vepa)), one C(.network) file
+    per lower device attaching all its links (C(MACVLAN=), C(MACVTAP=), C(IPVLAN=), C(IPVTAP=)), a C(.link) file per
+    SR-IOV PF, and a udev rule file for macvtap (C(70-hostnet-vif-macvtap.rules)) and one for ipvtap
+    (C(70-hostnet-vif-ipvtap.rules)) device ownership, written when the profile has entries of that kind, whose
+    rules match each link's own character device (C(SUBSYSTEM=="macvtap") or C(SUBSYSTEM=="ipvtap"),
+    C(SUBSYSTEMS=="net", KERNELS=="NAME")), never another link's C(/dev/tapN). C(device_mode) is always written
+    as a four-digit octal string (an unquoted YAML C(0660) is the integer 432, written C(MODE="0660")); owner and
+    group as validated names or numbers. Names that udev or networkd would read as patterns are refused by the
+    shared name rule. Files are written atomically (exclusive temporary file, no symbolic link followed, fsync,
+    rename); a directory that another user could change is refused. An entry with C(state=absent) takes its files
+    with it; with O(purge), every C(70-hostnet-vif-*.netdev/.network) file of O(persist_dir) the profile does not
+    list is removed.
   - Check mode returns the whole plan and changes nothing; C(--diff) shows each kind's objects and each file before
     and after. A second run with the same profile changes nothing.
 author:
@@ -77,14 +81,12 @@ options:
     description:
       - ipvlan links, each an entry of M(hostnet.vif.ipvlan)'s O(hostnet.vif.ipvlan#module:links) (mode and flag are
         shared by every ipvlan/ipvtap link of one lower device).
-      - Not persisted yet - refused with O(persist=systemd-networkd).
     type: list
     elements: dict
   ipvtap:
     description:
       - ipvtap links, each an entry of M(hostnet.vif.ipvtap)'s O(hostnet.vif.ipvtap#module:links) (with owner, group,
         device_mode).
-      - Not persisted yet - refused with O(persist=systemd-networkd).
     type: list
     elements: dict
   taps:
@@ -121,7 +123,8 @@ options:
     type: path
     default: /etc/systemd/network
   udev_dir:
-    description: Directory of the macvtap udev rule file (absolute; owned by root and writable by no one else).
+    description: Directory of the macvtap and ipvtap udev rule files (absolute; owned by root and writable by no one
+      else).
     type: path
     default: /etc/udev/rules.d
   wait_timeout:

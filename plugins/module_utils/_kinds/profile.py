@@ -147,8 +147,9 @@ STAGES = (
     Stage('taps', TAP, 'taps', (), 'taps'),
     Stage('hairpin', HAIRPIN, 'ports', (), 'ports'),
 )
-LINK_STAGES = ('macvlan', 'macvtap')  # persisted as .netdev/.network with their lower's .network
-UNPERSISTED_STAGES = ('ipvlan', 'ipvtap')  # no systemd-networkd files written for them yet: refused with persist
+# persisted as .netdev/.network with their lower's .network (one per lower device, all its links)
+LINK_STAGES = ('macvlan', 'macvtap', 'ipvlan', 'ipvtap')
+CHARDEV_STAGES = ('macvtap', 'ipvtap')  # and a udev rule file each for their character devices' ownership
 PERSIST_CHOICES = ('none', 'systemd-networkd')
 # Where systemd-networkd reads .netdev files (besides persist_dir): a tap's bridge must be created there.
 NETWORKD_DIRS = ('/etc/systemd/network', '/run/systemd/network', '/usr/lib/systemd/network')
@@ -238,11 +239,6 @@ class ProfileHandler(Handler):
         for field, default in (('persist_dir', persist.DEFAULT_DIR), ('udev_dir', persist.DEFAULT_UDEV_DIR)):
             options[field] = check_directory(options.get(field) or default, field)
         stages = [_build_stage(stage, params[stage.key], options) for stage in STAGES if params.get(stage.key)]
-        unpersisted = [st.stage.key for st in stages if st.stage.key in UNPERSISTED_STAGES]
-        if unpersisted and options['persist'] != 'none':
-            raise invalid('persist', options['persist'], "%s links are not written to systemd-networkd files yet: they "
-                          "would be gone after a reboot; apply them with persist=none (a profile of their own)"
-                          % ' and '.join(unpersisted))
         relay_params = None
         if params.get('reflective_relay'):
             relay_params = {'lowers': params['reflective_relay'], 'netns': params.get('netns'),
@@ -457,17 +453,16 @@ def _plan_files(task, predicted):
         want(persist.profile_file_name(directory, spec['name'], '.network'), persist.render_tap_network(spec))
         if spec.get('bridge'):
             bridges.setdefault(spec['bridge'], []).append(spec['name'])
-    macvtap = by_key.get('macvtap')
-    if macvtap:
-        rules = []
-        for position, spec in enumerate(macvtap.task.specs):
+    for kind in [key for key in CHARDEV_STAGES if key in by_key]:
+        stage_task, rules = by_key[kind], []
+        for position, spec in enumerate(stage_task.task.specs):
             if spec['state'] != 'present':
                 continue
-            entry, where = macvtap.entries[position], 'macvtap[%d]' % position
+            entry, where = stage_task.entries[position], '%s[%d]' % (kind, position)
             rules.append((spec['name'], persist.persisted_id(entry.get('owner'), where + '.owner', spec['name']),
                           persist.persisted_id(entry.get('group'), where + '.group', spec['name']),
                           spec.get('device_mode')))
-        want(persist.profile_file_name(options['udev_dir'], 'macvtap', '.rules'), persist.render_macvtap_rules(rules))
+        want(persist.profile_file_name(options['udev_dir'], kind, '.rules'), persist.render_chardev_rules(kind, rules))
     if options.get('purge'):
         unwanted.update(persist.profile_file_name(directory, name[len(persist.PROFILE_PREFIX):], '')
                         for name in persist.list_profile_files(directory))

@@ -3,6 +3,8 @@ byte what the host_profile role's Jinja templates wrote for the same entries (th
 below are those templates' output, rendered once with Ansible's template settings), so hosts upgraded
 from the role see no change; and the values that reach udev and networkd in canonical form."""
 
+import os
+
 import pytest
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
@@ -215,14 +217,15 @@ def test_udev_rules_are_the_roles_with_the_mode_in_four_octal_digits():
     rules = [(s['name'], persist.persisted_id(owner, 'owner', s['name']),
               persist.persisted_id(group, 'group', s['name']), s['device_mode'])
              for s, owner, group in zip(specs, ('nobody', None, None), (None, 'kvm', None))]
-    assert persist.render_macvtap_rules(rules) == ROLE_OUTPUT['rules']
-    assert 'MODE="0660"' in persist.render_macvtap_rules(rules) and '432' not in persist.render_macvtap_rules(rules)
-    assert persist.render_macvtap_rules([]) == ROLE_OUTPUT['rules_empty']
+    rendered = persist.render_chardev_rules('macvtap', rules)
+    assert rendered == ROLE_OUTPUT['rules']
+    assert 'MODE="0660"' in rendered and '432' not in rendered
+    assert persist.render_chardev_rules('macvtap', []) == ROLE_OUTPUT['rules_empty']
 
 
 def test_a_mode_that_is_not_four_octal_digits_never_reaches_the_rule():
     with pytest.raises(VifError, match='four-digit octal'):
-        persist.render_macvtap_rules([('vm0', None, None, '432')])
+        persist.render_chardev_rules('macvtap', [('vm0', None, None, '432')])
 
 
 @pytest.mark.parametrize('value, written', [('nobody', 'nobody'), (65534, '65534'), ('0042', '42'),
@@ -279,3 +282,146 @@ def test_a_persist_directory_others_can_write_is_refused(tmp_path):
     (tmp_path / 'network').chmod(0o777)
     with pytest.raises(VifError, match='writable by others'):
         _file_plan(tmp_path, taps=[{'name': 'vnet0'}])
+
+
+# -- ipvlan and ipvtap (systemd.netdev(5) [IPVLAN]/[IPVTAP]: Mode=L2|L3|L3S, Flags=bridge|private|vepa;
+#    systemd.network(5) [Network] IPVLAN=/IPVTAP=) ---------------------------------------------------------
+
+IPVL_OUTPUT = {
+    'c0.netdev': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        '[NetDev]\n'
+        'Name=c0\n'
+        'Kind=ipvlan\n'
+        'MTUBytes=1400\n'
+        '\n'
+        '[IPVLAN]\n'
+        'Mode=L2\n'
+        'Flags=private\n'
+    ),
+    'c1.netdev': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        '[NetDev]\n'
+        'Name=c1\n'
+        'Kind=ipvlan\n'
+        '\n'
+        '[IPVLAN]\n'
+        'Mode=L3\n'
+        'Flags=bridge\n'
+    ),
+    'vm0ivt.netdev': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        '[NetDev]\n'
+        'Name=vm0ivt\n'
+        'Kind=ipvtap\n'
+        '\n'
+        '[IPVTAP]\n'
+        'Mode=L3S\n'
+        'Flags=vepa\n'
+    ),
+    'vm0ivt.network': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        '# Brings vm0ivt up (or keeps it down) at boot as the profile says, and configures nothing else\n'
+        '# of its own. To give it addresses, put them in a drop-in: 70-hostnet-vif-vm0ivt.network.d/*.conf\n'
+        '[Match]\n'
+        'Name=vm0ivt\n'
+        '\n'
+        '[Link]\n'
+        'ActivationPolicy=down\n'
+    ),
+    'eth1.network': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        "# Attaches the profile's ipvlan/ipvtap links to eth1 at boot. systemd-networkd applies\n"
+        '# only the first .network file (in lexical order) that matches a device: if another file already\n'
+        '# matches eth1, put these lines into a drop-in of that file instead.\n'
+        '[Match]\n'
+        'Name=eth1\n'
+        '\n'
+        '[Network]\n'
+        'IPVLAN=c0\n'
+        'IPVTAP=vm1ivt\n'
+    ),
+    'rules': (
+        '# Managed by hostnet.vif (Ansible, role host_profile): edits here are overwritten.\n'
+        '# Ownership of the ipvtap character devices (/dev/tapN) each time they appear. Each rule matches the\n'
+        '# device whose parent is the net device of that name (SUBSYSTEMS=="net" and KERNELS== on the same\n'
+        "# parent): never another ipvtap's /dev/tapN that happens to carry the name (a link named tap7).\n"
+        'SUBSYSTEM=="ipvtap", SUBSYSTEMS=="net", KERNELS=="vm0ivt", OWNER="nobody", GROUP="kvm", MODE="0660"\n'
+        'SUBSYSTEM=="ipvtap", SUBSYSTEMS=="net", KERNELS=="vm1ivt", GROUP="36", MODE="0600"\n'
+    ),
+}
+
+
+def _ipvl_spec(kind, entry):
+    from ansible_collections.hostnet.vif.plugins.module_utils._kinds.ipvl import HANDLERS as IPVL_KINDS
+    return IPVL_KINDS[kind].build_specs({'links': [entry]})[0]
+
+
+@pytest.mark.parametrize('kind, entry', [
+    ('ipvlan', {'name': 'c0', 'lower': 'eth1', 'mode': 'l2', 'flag': 'private', 'mtu': 1400}),
+    ('ipvlan', {'name': 'c1', 'lower': 'eth1'}),  # the defaults, written out: l3 bridge
+    ('ipvtap', {'name': 'vm0ivt', 'lower': 'eth1', 'mode': 'l3s', 'flag': 'vepa', 'device_mode': '0660'}),
+])
+def test_ipvlan_and_ipvtap_netdev_files(kind, entry):
+    assert persist.render_link_netdev(_ipvl_spec(kind, entry)) == IPVL_OUTPUT[entry['name'] + '.netdev']
+
+
+def test_ipvtap_network_file_and_the_lower_devices():
+    spec = _ipvl_spec('ipvtap', {'name': 'vm0ivt', 'lower': 'eth1', 'admin_state': 'down'})
+    assert persist.render_link_network(spec) == IPVL_OUTPUT['vm0ivt.network']
+    specs = [_ipvl_spec('ipvlan', {'name': 'c0', 'lower': 'eth1'}), _ipvl_spec('ipvtap', {'name': 'vm1ivt',
+                                                                                          'lower': 'eth1'})]
+    assert persist.render_lower_network('eth1', specs) == IPVL_OUTPUT['eth1.network']
+
+
+def test_ipvtap_udev_rules_match_the_ipvtap_class_with_a_canonical_mode():
+    rules = [('vm0ivt', 'nobody', 'kvm', _ipvl_spec('ipvtap', {'name': 'vm0ivt', 'lower': 'u', 'device_mode': 432})
+              ['device_mode']),
+             ('vm1ivt', None, persist.persisted_id('036', 'group', 'vm1ivt'), '0600')]
+    assert persist.render_chardev_rules('ipvtap', rules) == IPVL_OUTPUT['rules']
+    with pytest.raises(VifError, match='four-digit octal'):
+        persist.render_chardev_rules('ipvtap', [('vm0', None, None, '660')])
+    with pytest.raises(VifError, match='no udev rule'):
+        persist.render_chardev_rules('tap', [])
+
+
+IPVL_PROFILE = {
+    'macvlan': [{'name': 'mv0', 'lower': 'eth0', 'mode': 'bridge'}],
+    'ipvlan': [{'name': 'c0', 'lower': 'eth1', 'mode': 'l2', 'flag': 'private', 'mtu': 1400},
+               {'name': 'gone0', 'lower': 'eth2', 'state': 'absent'}],
+    'ipvtap': [{'name': 'vm1ivt', 'lower': 'eth1', 'mode': 'l2', 'flag': 'private', 'owner': 'nobody',
+                'group': 0, 'device_mode': '0660'}],
+}
+
+
+def test_a_profile_with_ipvlan_and_ipvtap_is_persisted(tmp_path):
+    """Was refused with persist=systemd-networkd ("not written to systemd-networkd files yet"): now each link
+    has its .netdev and .network, each lower device one .network attaching all its links, the ipvtap rule
+    file its rule; an absent entry's files and its lower's .network go."""
+    (tmp_path / 'network').mkdir()
+    for name in ('gone0.netdev', 'gone0.network', 'eth2.network'):
+        (tmp_path / 'network' / ('70-hostnet-vif-' + name)).write_text('old\n')
+    files, network, udev = _file_plan(tmp_path, **IPVL_PROFILE)
+    written = dict((a.path, a.new) for a in files.actions)
+    assert sorted(os.path.basename(p) + ('' if text is not None else ' (removed)') for p, text in written.items()) \
+        == ['70-hostnet-vif-%s' % n for n in (
+            'c0.netdev', 'c0.network', 'eth0.network', 'eth1.network', 'eth2.network (removed)',
+            'gone0.netdev (removed)', 'gone0.network (removed)', 'ipvtap.rules', 'mv0.netdev', 'mv0.network',
+            'vm1ivt.netdev', 'vm1ivt.network')]
+    assert written[str(network / '70-hostnet-vif-c0.netdev')] == IPVL_OUTPUT['c0.netdev']
+    lower = written[str(network / '70-hostnet-vif-eth1.network')]
+    assert lower.endswith('[Network]\nIPVLAN=c0\nIPVTAP=vm1ivt\n') and 'ipvlan/ipvtap links to eth1' in lower
+    assert written[str(network / '70-hostnet-vif-eth0.network')].endswith('[Network]\nMACVLAN=mv0\n')
+    assert written[str(udev / '70-hostnet-vif-ipvtap.rules')].endswith(
+        'SUBSYSTEM=="ipvtap", SUBSYSTEMS=="net", KERNELS=="vm1ivt", OWNER="nobody", GROUP="0", MODE="0660"\n')
+    assert not (udev / '70-hostnet-vif-macvtap.rules').exists() and str(udev / '70-hostnet-vif-macvtap.rules') \
+        not in written  # a profile without macvtap entries leaves the macvtap rules alone
+
+
+@pytest.mark.parametrize('owner', [1.5, 'no body'])
+def test_an_ipvtap_owner_udev_would_misread_is_refused_with_its_path(tmp_path, owner):
+    spec = dict(IPVL_PROFILE, ipvtap=[dict(IPVL_PROFILE['ipvtap'][0], owner=owner)])
+    with pytest.raises(VifError) as err:
+        _file_plan(tmp_path, **spec)
+    assert err.value.field == 'ipvtap[0].owner' and 'is invalid' in err.value.msg
+    assert not (tmp_path / 'udev').exists()
