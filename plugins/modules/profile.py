@@ -53,7 +53,7 @@ description:
     shared name rule. Files are written atomically (exclusive temporary file, no symbolic link followed, fsync,
     rename); a directory that another user could change is refused. An entry with C(state=absent) takes its files
     with it; with O(purge), every C(70-hostnet-vif-*.netdev/.network) file of O(persist_dir) the profile does not
-    list is removed.
+    list is removed, and the udev rule file of a tap kind (macvtap, ipvtap) the profile has no entry of.
   - Check mode returns the whole plan and changes nothing; C(--diff) shows each kind's objects and each file before
     and after. A second run with the same profile changes nothing.
 author:
@@ -108,7 +108,8 @@ options:
     description:
       - Remove macvlan and macvtap links on the profile's lower devices that the profile does not list.
       - With O(persist=systemd-networkd), also remove every C(70-hostnet-vif-*.netdev/.network) file of
-        O(persist_dir) that the profile does not list.
+        O(persist_dir) that the profile does not list, and the udev rule file of macvtap or ipvtap when the profile
+        lists none of that kind.
     type: bool
     default: false
   persist:

@@ -466,6 +466,8 @@ def _plan_files(task, predicted):
     if options.get('purge'):
         unwanted.update(persist.profile_file_name(directory, name[len(persist.PROFILE_PREFIX):], '')
                         for name in persist.list_profile_files(directory))
+        # a rule file of a tap kind the profile no longer lists would keep owning its old devices
+        unwanted.update(persist.profile_file_name(options['udev_dir'], kind, '.rules') for kind in CHARDEV_STAGES)
     for path in sorted(wanted):
         old = persist.read_text(path)
         if old != wanted[path]:

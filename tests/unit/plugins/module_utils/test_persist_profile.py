@@ -272,6 +272,15 @@ def test_purge_removes_every_profile_file_the_profile_does_not_list(tmp_path):
         'rm %s/70-hostnet-vif-stale.netdev' % network, 'rm %s/70-hostnet-vif-stale.network' % network]
 
 
+def test_purge_removes_the_udev_rule_file_of_a_tap_kind_the_profile_no_longer_lists(tmp_path):
+    (tmp_path / 'udev').mkdir()
+    (tmp_path / 'udev' / '70-hostnet-vif-macvtap.rules').write_text('SUBSYSTEM=="macvtap", ... OWNER="x"\n')
+    files, _network, udev = _file_plan(tmp_path, purge=True, taps=[{'name': 'vnet0'}])
+    assert [a.describe() for a in files.actions if a.new is None] == ['rm %s/70-hostnet-vif-macvtap.rules' % udev]
+    kept, _network, _udev = _file_plan(tmp_path, taps=[{'name': 'vnet0'}])  # without purge: left alone
+    assert [a for a in kept.actions if a.new is None] == []
+
+
 def test_two_objects_in_one_file_are_refused(tmp_path):
     with pytest.raises(VifError, match='would be persisted in the same file'):
         _file_plan(tmp_path, macvlan=[{'name': 'a0', 'lower': 'vnet0'}], taps=[{'name': 'vnet0'}])
