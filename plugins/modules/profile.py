@@ -106,7 +106,7 @@ options:
     elements: raw
   purge:
     description:
-      - Remove macvlan and macvtap links on the profile's lower devices that the profile does not list.
+      - Remove macvlan, macvtap, ipvlan and ipvtap links on the profile's lower devices that the profile does not list.
       - With O(persist=systemd-networkd), also remove every C(70-hostnet-vif-*.netdev/.network) file of
         O(persist_dir) that the profile does not list, and the udev rule file of macvtap or ipvtap when the profile
         lists none of that kind.
