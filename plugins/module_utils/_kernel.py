@@ -469,7 +469,35 @@ def _path_part(value, field):
 
 
 def _private_node_path(netns, name):
-    return os.path.join(PRIVATE_DEV_DIR, _path_part(netns, 'netns') if netns else '_root', _path_part(name, 'name'))
+    return os.path.join(PRIVATE_DEV_DIR, _namespace_dir(netns), _path_part(name, 'name'))
+
+
+def _namespace_dir(netns):
+    """The private-node directory of a namespace: its name. For the module's own namespace (no
+    ``netns``): ``_root`` in the machine's initial one; else (a host reached through the netns
+    connection, whose modules see their namespace as their own) the name /run/netns gives it, else
+    ``ns-<inode>``: two namespaces never share a directory, so never a node name."""
+    if netns:
+        return _path_part(netns, 'netns')
+    own = os.stat('/proc/self/ns/net')
+    try:
+        init = os.stat('/proc/1/ns/net')
+    except OSError:  # another PID namespace's /proc, or no permission: not the initial one to us
+        init = None
+    if init is not None and (init.st_dev, init.st_ino) == (own.st_dev, own.st_ino):
+        return '_root'
+    try:
+        names = sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        names = []
+    for name in names:
+        try:
+            st = os.stat(os.path.join(NETNS_DIR, name), follow_symlinks=False)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino) and name not in ('', '.', '..', '_root'):
+            return _path_part(name, 'netns')
+    return 'ns-%d' % own.st_ino
 
 
 def _open_node(dir_fd, name, rdev):

@@ -7,6 +7,7 @@ Where a test plants links or loose directories, /dev and /dev/hostnet-vif are re
 stand-in directories under pytest's tmp_path (kernel.DEV_DIR, kernel.PRIVATE_DEV_DIR); the
 device numbers and nodes are the kernel's own."""
 
+import json
 import os
 import random
 import stat
@@ -171,3 +172,23 @@ def test_a_user_given_a_private_node_can_open_it(endpoint_ns):
                  'except PermissionError:\n    print("not listed")\n')
     done = subprocess.run([sys.executable, '-c', as_nobody, path], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip() == 'not listed', done.stderr
+
+
+def test_a_host_reached_through_the_netns_connection_gets_its_namespaces_own_directory(endpoint_ns):
+    """A module running inside a namespace (as through the netns connection, with no netns option)
+    sees that namespace as its own: its private node goes to /dev/hostnet-vif/<that namespace's
+    name>, never to the initial namespace's _root, which every such host would share (two hosts
+    with a macvtap 'vt' would replace each other's node)."""
+    _first, second = _collide(endpoint_ns)
+    code = ('import json, sys\nsys.path[:0] = %r\n'
+            'from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline\n'
+            'print(json.dumps(_pipeline.run_links({"name": "vt", "lower": "v0", "mode": "bridge"}, "macvtap")))'
+            % [p for p in sys.path if p])
+    done = subprocess.run(['ip', 'netns', 'exec', second, sys.executable, '-c', code], capture_output=True, text=True,
+                          check=True)
+    path = json.loads(done.stdout)['links'][0]['device']['path']
+    try:
+        assert path == os.path.join(kern.PRIVATE_DEV_DIR, second, 'vt'), path
+    finally:
+        if path and '/_root/' in path and os.path.lexists(path):
+            os.unlink(path)  # what the old code left behind, shared by every such host
