@@ -8,7 +8,7 @@ ownership), the read-back and the result. A "tap" kind (macvtap, ipvtap) is its 
 character device /dev/tapN whose owner, group and permission bits the task may manage.
 
 A kind subclasses LinkHandler with its table (``LINK_FIELDS``) and what is its own: rules that join
-fields, rules against the kernel, the link a spec predicts, why a change needs a recreate, and the
+fields, rules against the kernel, the link a spec predicts, which of its own changes need a recreate, and the
 words of its --diff line."""
 
 from __future__ import absolute_import, division, print_function
@@ -69,9 +69,9 @@ class LinkHandler(Handler):
         """The link a present spec predicts, without its character device."""
         raise NotImplementedError
 
-    def recreate_reason(self, spec, cur):
-        """Why an existing link cannot be brought to spec in place (None when it can)."""
-        raise NotImplementedError
+    def fixed_change(self, spec, cur):
+        """Why a change of the kind's own fields needs a recreate (None when they change in place)."""
+        return None
 
     def recreated(self, after, spec, cur):
         """The link to create again when a change needs a recreate."""
@@ -163,6 +163,14 @@ class LinkHandler(Handler):
         self.kernel_rules(specs, current, purge_lowers)
 
     # -- the plan -------------------------------------------------------------------------------------
+
+    def recreate_reason(self, spec, cur):
+        """Why an existing link cannot be brought to spec in place (None when it can)."""
+        if cur.get('lower_netnsid') is not None:
+            return 'its lower device is in another namespace'
+        if cur['lower'] != spec['lower']:
+            return 'lower device %s -> %s cannot change in place' % (cur['lower'], spec['lower'])
+        return self.fixed_change(spec, cur)
 
     def plan(self, task, state):
         return self.plan_links(task.specs, state.links, task.purge_lowers, state.devices)

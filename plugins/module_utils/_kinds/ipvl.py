@@ -65,14 +65,6 @@ class IpvlHandler(LinkHandler):
             link['mtu'] = spec['mtu']
         return link
 
-    def recreate_reason(self, spec, cur):
-        # mode and flag change in place; only another lower device needs a new link
-        if cur.get('lower_netnsid') is not None:
-            return 'its lower device is in another namespace'
-        if cur['lower'] != spec['lower']:
-            return 'lower device %s -> %s cannot change in place' % (cur['lower'], spec['lower'])
-        return None
-
     def describe_words(self, obj):
         return ['%s %s: lower %s, mode %s %s' % (obj['kind'], obj['name'], obj.get('lower'), obj.get('mode'),
                                                  obj.get('flag')),

@@ -27,7 +27,7 @@ class MacvHandler(LinkHandler):
     LINK_FIELDS = (
         Field('name', check=check_ifname, per_entry=True),
         Field('lower', check=check_ifname, change=RECREATE),
-        Field('mode', choices=MODES, default='vepa', change=IN_PLACE),  # to or from passthru: recreate_reason
+        Field('mode', choices=MODES, default='vepa', change=IN_PLACE),  # to or from passthru: fixed_change
         Field('mac', check=normalise_mac, per_entry=True, change=IN_PLACE),
         Field('mtu', type='int', check=check_mtu, change=IN_PLACE),
         Field('state', choices=('present', 'absent'), default='present'),
@@ -60,11 +60,7 @@ class MacvHandler(LinkHandler):
                 link[field] = spec[field]
         return link
 
-    def recreate_reason(self, spec, cur):
-        if cur.get('lower_netnsid') is not None:
-            return 'its lower device is in another namespace'
-        if cur['lower'] != spec['lower']:
-            return 'lower device %s -> %s cannot change in place' % (cur['lower'], spec['lower'])
+    def fixed_change(self, spec, cur):
         if (cur['mode'] == 'passthru') != (spec['mode'] == 'passthru'):
             return 'mode %s -> %s cannot change in place' % (cur['mode'], spec['mode'])
         if bool(cur.get('nopromisc')) != bool(spec['nopromisc']):
