@@ -383,3 +383,25 @@ def test_kinds_on_vfs_the_profile_creates_are_planned_once_they_exist():
     assert predicted['unpredicted'] and predicted['unpredicted'][0].startswith('lowers_up: planned once the VFs')
     assert field == 'lowers_up[1].name' and 'pfemu0v1' in msg and 'no such device' in msg, msg
     assert 'everything this profile had changed was undone (1 action)' in msg and count == '0'
+
+
+def test_a_lower_the_profile_brings_up_gets_its_relay_verdict_once_the_switch_port_forwards(switched):
+    """The profile brings the uplink up and then checks that the switch reflects. A switch port does not
+    forward the moment the link comes up (here a Linux bridge with STP: listening and learning for 2 x 2 s;
+    Linux itself batches carrier events), so a probe sent at once loses every frame of a reflection that
+    is there. The verdict waits for the port, and a run whose lower was already up does not wait."""
+    host, switch = switched
+    sh('ip', '-n', switch, 'link', 'set', 'swp', 'type', 'bridge_slave', 'hairpin', 'on')
+    sh('ip', '-n', switch, 'link', 'set', 'sw0', 'type', 'bridge', 'forward_delay', '200', 'stp_state', '1')
+    sh('ip', '-n', host, 'link', 'set', 'uplink', 'down')
+    time.sleep(0.5)  # the port saw its carrier go: it starts from listening when it comes back
+    params = {'netns': host, 'lowers_up': ['uplink'], 'macvlan': [{'name': 'vepa0', 'lower': 'uplink', 'mode': 'vepa'}],
+              'reflective_relay': [{'name': 'uplink', 'expect': 'required', 'method': 'probe'}]}
+    start = time.monotonic()
+    done = pipeline.run_profile(params)
+    took = time.monotonic() - start
+    assert done['reflective_relay'][0]['reflective_relay'] is True and done['changed']
+    assert took < 9, took
+    start = time.monotonic()
+    again = pipeline.run_profile(params)
+    assert not again['changed'] and time.monotonic() - start < 3

@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
 from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
@@ -63,6 +64,7 @@ class SetUp:
 
     def do(self, ctx):
         self._set(ctx, self.describe(), 'up')
+        self.done_at = time.monotonic()
 
     def undo(self, ctx):
         self._set(ctx, 'undo: ip link set %s down' % self.obj, 'down')
@@ -519,7 +521,8 @@ def _apply(kernel, netns, task, files, destructive, result):
                 journal.run(ctx, actions)
             if task.relay_params:
                 what = 'reflective_relay'
-                result['reflective_relay'] = relay.run_relays(kernel, netns, task.relay_params, False)
+                brought_up = dict((a.obj, a.done_at) for _ctx, a in journal.done if isinstance(a, SetUp))
+                result['reflective_relay'] = _relays_once_forwarding(kernel, netns, task.relay_params, brought_up)
             if not destructive:
                 what = 'files'
                 journal.run(None, files.actions)
@@ -540,6 +543,39 @@ def _apply(kernel, netns, task, files, destructive, result):
         except BaseException as exc:
             raise journal.failure(exc, what, whole='profile') from exc
     return done_plans
+
+
+# How long a lower device this call brought up gets to start forwarding before its relay verdict
+# counts: Linux batches carrier events for up to a second before a bridge port at the far end of a
+# veth forwards (measured: the lab's probes lost every frame when sent at once), and a switch port
+# takes its own time.
+RELAY_QUIET = 1.2   # before any probe of such a lower
+RELAY_SETTLE = 8.0  # a required reflection is probed again until then (an STP port: 2 x forward delay)
+
+
+def _relays_once_forwarding(kernel, netns, params, brought_up):
+    """relay.run_relays, where a lower this call brought up is probed only once it may forward: after
+    RELAY_QUIET seconds, and an unmet ``required`` is probed again until RELAY_SETTLE seconds after
+    it came up (a reflection that is there shows within them; one that is not, never)."""
+    fresh = [brought_up[spec['name']] for spec in relay.build_relay_specs(params) if spec['name'] in brought_up]
+    if not fresh:
+        return relay.run_relays(kernel, netns, params, False)
+    _sleep_until(max(fresh) + RELAY_QUIET)
+    while True:
+        try:
+            return relay.run_relays(kernel, netns, params, False)
+        except VifError:
+            if time.monotonic() >= max(fresh) + RELAY_SETTLE:
+                raise
+            _sleep_until(time.monotonic() + 0.5)
+
+
+def _sleep_until(moment):
+    while time.monotonic() < moment:
+        stop = StopSignals.pending()
+        if stop:
+            raise Interrupted(stop)
+        time.sleep(min(0.1, max(0.0, moment - time.monotonic())))
 
 
 def _set_report(result, stage_task, report):
