@@ -102,7 +102,7 @@ options:
       - Lower devices with the switch's expected reflective relay, each an entry of M(hostnet.vif.reflective_relay)'s
         O(hostnet.vif.reflective_relay#module:lowers) (name, expect, method). Checked after the links exist (the
         probe creates and removes its own temporary links); a contradiction fails the call and undoes it.
-      - A lower device this call brings up (O(lowers_up)) is probed only once its switch port may forward: 1.2 s after
+      - A lower device this call brings up (O(lowers_up)) is probed only once its switch port may forward, 1.2 s after
         it came up, and an unmet V(required) reflection is probed again until 8 s after (a switch port, or a Linux
         bridge, does not forward the moment the link comes up; a probe sent at once would miss a reflection that is
         there). Lower devices that were already up are probed at once.
