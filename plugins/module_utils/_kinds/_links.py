@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import dataclasses
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     AddLink, ChangeLink, DeleteLinks, SetDeviceOwner)
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError, invalid
@@ -34,18 +35,23 @@ DEVICE_FIELDS = (
 DEVICE_VERIFIED = names(DEVICE_FIELDS)
 
 
+@dataclasses.dataclass
 class LinkTask:
-    def __init__(self, specs, purge_lowers, chardev):
-        self.specs = specs
-        self.purge_lowers = purge_lowers
-        self.present = [s['name'] for s in specs if s['state'] == 'present']
-        self.managed = self.present if chardev else []  # links whose character device is read and reported
+    specs: list          # one spec (dict keyed by the kind's field names) per link
+    purge_lowers: set
+    chardev: bool
+    present: list = dataclasses.field(init=False)  # names of the links the task wants
+    managed: list = dataclasses.field(init=False)  # links whose character device is read and reported
+
+    def __post_init__(self):
+        self.present = [s['name'] for s in self.specs if s['state'] == 'present']
+        self.managed = self.present if self.chardev else []
 
 
+@dataclasses.dataclass
 class LinkState:
-    def __init__(self, links, devices):
-        self.links = links
-        self.devices = devices  # character-device state by link name (tap kinds)
+    links: dict    # the namespace's link dump by name
+    devices: dict  # character-device state by link name (tap kinds)
 
 
 class LinkHandler(Handler):

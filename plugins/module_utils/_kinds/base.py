@@ -12,14 +12,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import dataclasses
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import Context, coalesce
 
 
+@dataclasses.dataclass
 class Plan:
-    def __init__(self):
-        self.actions = []
-        self.before = {}     # name -> state before (only objects the plan touches)
-        self.after = {}      # name -> predicted state after (None: gone)
+    actions: list = dataclasses.field(default_factory=list)
+    before: dict = dataclasses.field(default_factory=dict)  # name -> state before (only objects the plan touches)
+    after: dict = dataclasses.field(default_factory=dict)   # name -> predicted state after (None: gone)
 
     def touch(self, name, before, after):
         self.before.setdefault(name, before)
@@ -94,8 +95,8 @@ def differences(name, expected, read_back, fields, what=''):
             for field in fields if expected.get(field) is not None and read_back.get(field) != expected[field]]
 
 
+@dataclasses.dataclass
 class Links:
     """State that is just the namespace's link dump."""
 
-    def __init__(self, links):
-        self.links = links
+    links: dict

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import dataclasses
 from ansible_collections.hostnet.vif.plugins.module_utils import _facts as facts
 from ansible_collections.hostnet.vif.plugins.module_utils import _relay as relay
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import HostLock
@@ -16,10 +17,10 @@ from ansible_collections.hostnet.vif.plugins.module_utils._kinds._fields import 
 from ansible_collections.hostnet.vif.plugins.module_utils._kinds.base import Handler
 
 
+@dataclasses.dataclass
 class InfoTask:
-    def __init__(self, params, lock_timeout):
-        self.params = params
-        self.lock_timeout = lock_timeout
+    params: dict
+    lock_timeout: float
 
 
 class InfoHandler(Handler):

@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import dataclasses
 import re
 import time
 
@@ -157,18 +158,18 @@ PERSIST_CHOICES = ('none', 'systemd-networkd')
 NETWORKD_DIRS = ('/etc/systemd/network', '/run/systemd/network', '/usr/lib/systemd/network')
 
 
+@dataclasses.dataclass
 class StageTask:
-    def __init__(self, stage, entries, task):
-        self.stage = stage
-        self.entries = entries
-        self.task = task
+    stage: Stage
+    entries: list
+    task: object  # what the stage's handler built
 
 
+@dataclasses.dataclass
 class ProfileTask:
-    def __init__(self, stages, relay_params, options):
-        self.stages = stages              # StageTask per kind the profile lists, in STAGES order
-        self.relay_params = relay_params  # None: no reflective_relay entries
-        self.options = options
+    stages: list          # StageTask per kind the profile lists, in STAGES order
+    relay_params: object  # None: no reflective_relay entries
+    options: dict
 
 
 def _located(exc, where, name=None):
@@ -293,11 +294,11 @@ PROFILE = ProfileHandler()
 
 # -- the predicted plan -----------------------------------------------------------------------------
 
+@dataclasses.dataclass
 class Predicted:
-    def __init__(self):
-        self.plans = []        # (StageTask, Plan) in stage order
-        self.states = {}       # stage key -> the state it was planned against
-        self.unpredicted = []  # stages planned only at apply time, in words
+    plans: list = dataclasses.field(default_factory=list)        # (StageTask, Plan) in stage order
+    states: dict = dataclasses.field(default_factory=dict)       # stage key -> the state it was planned against
+    unpredicted: list = dataclasses.field(default_factory=list)  # stages planned only at apply time, in words
 
 
 _UNKNOWN_LINK = {'index': None, 'loopback': False, 'group': 0, 'master': None, 'hairpin': None, 'lower': None,
@@ -382,11 +383,11 @@ def _refuse_destructive(predicted):
 
 # -- files --------------------------------------------------------------------------------------------
 
+@dataclasses.dataclass
 class FilePlan:
-    def __init__(self):
-        self.actions = []   # WriteFile, in path order
-        self.wanted = {}    # path -> text the profile persists
-        self.warnings = []
+    actions: list = dataclasses.field(default_factory=list)   # WriteFile, in path order
+    wanted: dict = dataclasses.field(default_factory=dict)    # path -> text the profile persists
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 def _sriov_file_actions(predicted):

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import dataclasses
 from ansible_collections.hostnet.vif.plugins.module_utils import _persist as persist
 from ansible_collections.hostnet.vif.plugins.module_utils._apply import (
     Context, SetAutoprobe, SetNumVfs, SetVf, WriteFile)
@@ -81,19 +82,19 @@ PF_FIELDS = (
 VF_SETTINGS = names(VF_FIELDS, change=IN_PLACE)
 
 
+@dataclasses.dataclass
 class SriovTask:
-    def __init__(self, specs, timeout, persist_dir):
-        self.specs = specs
-        self.timeout = timeout
-        self.persist_dir = persist_dir
+    specs: list
+    timeout: float
+    persist_dir: str
 
 
+@dataclasses.dataclass
 class SriovState:
-    def __init__(self, links, states, vf_now, addressed=None):
-        self.links = links
-        self.states = states      # sysfs record per PF
-        self.vf_now = vf_now      # per PF: per-VF netlink settings
-        self.addressed = addressed
+    links: dict
+    states: dict    # sysfs record per PF
+    vf_now: dict    # per PF: per-VF netlink settings
+    addressed: object = None
 
 
 class SriovHandler(Handler):
