@@ -8,21 +8,30 @@ pyroute2's full decode, and the engine's read (Kernel.dump_links). The last line
 in-process rows with the project's targets. Everything happens in a namespace it creates
 (hvb-...), removed at the end, also on Ctrl-C.
 
-    .venv/bin/python benchmarks/links_1000.py [--links N] [--repeat R] [--no-playbook]
-    .venv/bin/python benchmarks/links_1000.py --profile create|noop|purge
+With --baseline REV, the collection as committed at git revision REV (`git archive` into a
+temporary directory) is measured in the same run: each round runs once per tree, baseline first,
+each in a fresh interpreter importing only that tree's engine (warmed up on a few links first, as
+later rounds of one process are), on its own namespace; the table gives both trees' medians and
+current / baseline ratios, and marks rows more than 10% slower. With --profile, each tree is profiled.
+
+    .venv/bin/python benchmarks/links_1000.py [--links N] [--repeat R] [--no-playbook] [--baseline REV]
+    .venv/bin/python benchmarks/links_1000.py --profile create|noop|purge [--baseline REV]
 """
 
 import argparse
-import atexit
 import cProfile
 import gc
+import importlib
+import io
 import json
 import os
 import pstats
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -37,9 +46,16 @@ for path in _CANDIDATES:
 else:
     sys.exit('collection not found: run scripts/setup first')
 sys.path.insert(0, COLLECTIONS)
-
-from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kernel  # noqa: E402
-from ansible_collections.hostnet.vif.plugins.module_utils._pipeline import run_info, run_links  # noqa: E402
+_UTILS = 'ansible_collections.hostnet.vif.plugins.module_utils.'
+try:
+    kernel = importlib.import_module(_UTILS + '_kernel')
+    _pipeline = importlib.import_module(_UTILS + '_pipeline')
+except ImportError:  # a --baseline revision before module_utils were private by name
+    kernel = importlib.import_module(_UTILS + 'kernel')
+    _pipeline = importlib.import_module(_UTILS + 'pipeline')
+run_info, run_links = _pipeline.run_info, _pipeline.run_links
+# the tree of the collection this process imported, and where a --baseline child finds this script
+SCRIPT = os.path.abspath(__file__)
 
 
 def sh(*cmd, **kw):
@@ -86,6 +102,10 @@ def playbook(ns, args, workdir):
     with open(play, 'w') as handle:
         json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [args]}], handle)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1')
+    if os.environ.get('HVB_TREE'):  # a --baseline child: the tree's own ansible.cfg, nothing else of the shell's
+        env = dict((k, v) for k, v in env.items() if not k.startswith('ANSIBLE_') or k == 'ANSIBLE_COLLECTIONS_PATH')
+        env.update(ANSIBLE_CONFIG=os.path.join(os.environ['HVB_TREE'], 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False')
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
            '-e', 'ansible_python_interpreter=%s' % sys.executable, play]
     start = time.perf_counter()
@@ -98,9 +118,15 @@ def measure(n, repeat, with_playbook):
 
     def add(key, value):
         rows.setdefault(key, []).append(value)
-    workdir = tempfile.mkdtemp(prefix='hvb-')
-    atexit.register(shutil.rmtree, workdir, True)  # the plays written there
     for _round in range(repeat):
+        one_round(n, with_playbook, add)
+    return dict((key, statistics.median(values)) for key, values in rows.items())
+
+
+def one_round(n, with_playbook, add):
+    """Every row once, on a namespace of its own; add(key, seconds) records each."""
+    workdir = tempfile.mkdtemp(prefix='hvb-')
+    try:
         with Lab() as lab:
             adds = ['link add link v0 name m%d type macvlan mode bridge' % i for i in range(n)]
             add(('create', 'ip -batch'), lab.ip_batch(adds))
@@ -126,7 +152,21 @@ def measure(n, repeat, with_playbook):
                     playbook(lab.ns, {'hostnet.vif.macvlan': purge}, workdir))
                 assert lab.count() == 0
                 add(('overhead', 'empty one-task play'), playbook(lab.ns, {'ansible.builtin.meta': 'noop'}, workdir))
-    return dict((key, statistics.median(values)) for key, values in rows.items())
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the plays written there
+
+
+def warm_up():
+    """What rounds after the first find done in one process: the engine's lazy imports (a kind's
+    handler is imported on first use) and pyroute2's, on a few links of a namespace of its own."""
+    with Lab() as lab:
+        run_links(params(lab.ns, 5), 'macvlan')
+        run_links(params(lab.ns, 5), 'macvlan')
+        run_info(dict(netns=lab.ns))
+        with kernel.Kernel(lab.ns) as kern:
+            [kernel.parse_link(msg) for msg in kern.ipr.link('dump')]
+            kern.dump_links()
+        run_links(dict(netns=lab.ns, lower='v0', purge=True, links=[]), 'macvlan')
 
 
 def measure_dumps(ns, add):
@@ -151,16 +191,26 @@ TARGETS = ((('facts', 'vif_info in-process'), 5.0, 'x ip -d -j link show'),
            (('purge', 'engine in-process'), 0.4, 's'))
 
 
-def report(n, medians):
-    base = {'create': medians[('create', 'ip -batch')], 'noop': medians[('noop', 'ip -d -j link show')],
+def ip_rows(medians):
+    """Each group's `ip` row, which the other rows of the group are compared with."""
+    return {'create': medians[('create', 'ip -batch')], 'noop': medians[('noop', 'ip -d -j link show')],
             'purge': medians[('purge', 'ip -batch (link del x N)')], 'overhead': None,
             'facts': medians[('facts', 'ip -d -j link show')], 'dump': medians[('dump', 'ip -d -j link show')]}
+
+
+def report(n, medians):
+    base = ip_rows(medians)
     print('%d macvlans on one veth, medians; ratios against the first row of each group' % n)
     print('%-9s %-30s %9s %10s' % ('what', 'how', 'seconds', 'vs ip'))
     for (what, how), seconds in medians.items():
         ratio = '%.2fx' % (seconds / base[what]) if base.get(what) else ''
         print('%-9s %-30s %9.3f %10s' % (what, how, seconds, ratio))
-    print('targets (in-process, %d links):' % n)
+    report_targets(n, medians)
+
+
+def report_targets(n, medians, label=''):
+    base = ip_rows(medians)
+    print('targets (in-process, %d links)%s:' % (n, label))
     for key, limit, unit in TARGETS:
         value = medians[key] if unit == 's' else medians[key] / base[key[0]]
         print('  %-9s %-26s %7.2f%s (target <= %s%s) %s' % (
@@ -177,14 +227,124 @@ def profile(n, which):
         pstats.Stats(prof).sort_stats('cumulative').print_stats(25)
 
 
+# a row of the current tree more than this much slower than the baseline's is marked (issue 16's bar)
+SLOWER_MARK = 1.10
+
+
+def report_side_by_side(n, repeat, trees, medians):
+    old, new = (medians[tree.label] for tree in trees)
+    print('%d macvlans on one veth, medians of %d rounds per tree, interleaved (baseline first in each round);'
+          ' ratio = current / baseline, above 1: current is slower' % (n, repeat))
+    print('%-9s %-30s %10s %10s %8s' % ('what', 'how', 'baseline', 'current', 'ratio'))
+    for key, before in old.items():
+        after = new.get(key)
+        if after is None:
+            continue
+        ratio = after / before
+        mark = '  slower by more than %d%%' % round((SLOWER_MARK - 1) * 100) if ratio > SLOWER_MARK else ''
+        print('%-9s %-30s %10.3f %10.3f %7.2fx%s' % (key[0], key[1], before, after, ratio, mark))
+    print('(the `ip` rows do the same work for both trees: their ratios show the noise of the run)')
+    for tree in trees:
+        report_targets(n, medians[tree.label], ', %s' % tree.label)
+
+
+class Tree:
+    """One tree of the collection and a collections path holding only it."""
+
+    def __init__(self, label, root, workdir):
+        self.label = label
+        self.root = root
+        self.collections = os.path.join(workdir, label)
+        os.makedirs(os.path.join(self.collections, 'ansible_collections', 'hostnet'))
+        os.symlink(root, os.path.join(self.collections, 'ansible_collections', 'hostnet', 'vif'))
+
+    def run_child(self, argv):
+        """This script in a fresh interpreter that imports this tree's engine (and runs this tree's
+        modules and ansible.cfg in its plays); none of the shell's ANSIBLE_* variables."""
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_'))
+        env.update(ANSIBLE_COLLECTIONS_PATH=self.collections, HVB_TREE=self.root)
+        child = subprocess.Popen([sys.executable, SCRIPT] + argv, env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = child.communicate()
+        except BaseException:
+            child.terminate()  # not killed: on SIGTERM it removes its namespace
+            child.wait(timeout=60)
+            raise
+        if child.returncode != 0:
+            raise SystemExit('%s tree: %s failed:\n%s%s' % (self.label, ' '.join(argv), out[-2000:], err[-3000:]))
+        return out
+
+
+def baseline_tree(rev, workdir):
+    """The committed tree of ``rev``, unpacked from `git archive` (no work tree, no .venv)."""
+    root = os.path.join(workdir, 'baseline-src')
+    os.makedirs(root)
+    archive = subprocess.run(['git', '-C', REPO, 'archive', '--format=tar', rev], check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(root, filter='data')
+    return root
+
+
+def measure_trees(trees, n, repeat, with_playbook):
+    """--repeat rounds; in each, one child per tree, baseline first: {label: {row: median}}."""
+    rows = dict((tree.label, {}) for tree in trees)
+    argv = ['--child', '--links', str(n)] + ([] if with_playbook else ['--no-playbook'])
+    for _round in range(repeat):
+        for tree in trees:
+            for what, how, seconds in json.loads(tree.run_child(argv).strip().splitlines()[-1]):
+                rows[tree.label].setdefault((what, how), []).append(seconds)
+    return dict((label, dict((key, statistics.median(values)) for key, values in found.items()))
+                for label, found in rows.items())
+
+
+def child_round(n, with_playbook):
+    """One round in this process (a --baseline child): warm up, measure, print the rows as JSON."""
+    warm_up()
+    found = []
+    one_round(n, with_playbook, lambda key, seconds: found.append([key[0], key[1], seconds]))
+    print(json.dumps(found))
+
+
+def _stop_on_signals():
+    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
+    run through the finally clauses that remove the namespaces and the temporary directory."""
+    def stop(signum, _frame):
+        raise SystemExit('stopped by signal %d' % signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--links', type=int, default=1000)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--no-playbook', action='store_true')
     parser.add_argument('--profile', choices=['create', 'noop', 'purge'])
+    parser.add_argument('--baseline', metavar='REV',
+                        help='also measure the collection as committed at this git revision, interleaved')
+    parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.profile:
+    _stop_on_signals()
+    if args.child:
+        child_round(args.links, not args.no_playbook)
+    elif args.baseline:
+        rev = sh('git', '-C', REPO, 'rev-parse', '--verify', args.baseline + '^{commit}').stdout.strip()
+        workdir = tempfile.mkdtemp(prefix='hvb-base-')
+        try:
+            trees = [Tree('baseline', baseline_tree(rev, workdir), workdir), Tree('current', REPO, workdir)]
+            print('baseline: %s at %s; current: the work tree %s' % (args.baseline, rev[:12], REPO))
+            sys.stdout.flush()
+            if args.profile:
+                for tree in trees:
+                    found = tree.run_child(['--profile', args.profile, '--links', str(args.links)])
+                    print('\n== %s tree: --profile %s\n%s' % (tree.label, args.profile, found))
+            else:
+                report_side_by_side(args.links, args.repeat, trees,
+                                    measure_trees(trees, args.links, args.repeat, not args.no_playbook))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elif args.profile:
         profile(args.links, args.profile)
     else:
         report(args.links, measure(args.links, args.repeat, not args.no_playbook))

@@ -65,7 +65,10 @@ except ImportError:
     pass
 mark = lap('import pyroute2', mark)
 package = module_fqn.rsplit('.', 2)[0]
-glue = __import__(package + '.module_utils._module_glue', fromlist=['run'])
+try:
+    glue = __import__(package + '.module_utils._module_glue', fromlist=['run'])
+except ImportError:  # a --baseline revision before module_utils were private by name
+    glue = __import__(package + '.module_utils.module_glue', fromlist=['run'])
 __import__(package + '.module_utils._kinds.macv')
 mark = lap('import the module_utils of the module', mark)
 
