@@ -17,61 +17,25 @@ ansible.cfg and playbooks/site.yml): it does not depend on scripts/env being sou
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+import _trees  # benchmarks/, first on sys.path: what the three benchmarks share
+from _trees import sh
+
+REPO = _trees.REPO
 # ansible-playbook beside the interpreter that runs this script (.venv/bin), else the one on PATH
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 if not os.path.exists(ANSIBLE_PLAYBOOK):
     ANSIBLE_PLAYBOOK = shutil.which('ansible-playbook') or 'ansible-playbook'
 RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)', re.M)
-
-
-def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
-
-
-class Tree:
-    """One tree of the collection and a collections path that holds only it (so neither the
-    environment's ANSIBLE_COLLECTIONS_PATH nor ~/.ansible can substitute another copy)."""
-
-    def __init__(self, label, root, workdir):
-        self.label = label
-        self.root = root
-        self.collections = os.path.join(workdir, label)
-        os.makedirs(os.path.join(self.collections, 'ansible_collections', 'hostnet'))
-        os.symlink(root, os.path.join(self.collections, 'ansible_collections', 'hostnet', 'vif'))
-
-    def env(self, forks):
-        env = dict(os.environ)
-        for name in list(env):
-            if name.startswith('ANSIBLE_'):
-                del env[name]  # a sourced scripts/env (or anything else) must not change what is measured
-        env.update(ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_CONFIG=os.path.join(self.root, 'ansible.cfg'),
-                   ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_FORKS=str(forks),
-                   ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False', PYTHONDONTWRITEBYTECODE='1')
-        return env
-
-
-def baseline_tree(rev, workdir):
-    """The committed tree of ``rev``, unpacked from `git archive` (no work tree, no .venv)."""
-    root = os.path.join(workdir, 'baseline-src')
-    os.makedirs(root)
-    archive = subprocess.run(['git', '-C', REPO, 'archive', '--format=tar', rev], check=True, capture_output=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(root, filter='data')
-    return root
 
 
 def make_hosts(prefix, count):
@@ -114,7 +78,8 @@ def site(tree, names, links, forks, workdir):
         json.dump(inventory, handle)
     start = time.monotonic()
     done = subprocess.run([ANSIBLE_PLAYBOOK, '-i', path, os.path.join(tree.root, 'playbooks', 'site.yml')],
-                          capture_output=True, text=True, env=tree.env(forks), cwd=tree.root, check=False)
+                          capture_output=True, text=True, cwd=tree.root, check=False,
+                          env=tree.env(ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_FORKS=str(forks)))
     took = time.monotonic() - start
     recaps = dict((m[0], [int(x) for x in m[1:]]) for m in RECAP.findall(done.stdout))
     if done.returncode != 0 or sorted(recaps) != sorted(names) or any(r[2] or r[3] for r in recaps.values()):
@@ -155,15 +120,6 @@ def measure(tree, count, links, forks, run, workdir):
     return row
 
 
-def _stop_on_signals():
-    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
-    run through the finally clauses that remove the namespaces and the temporary directory."""
-    def stop(signum, _frame):
-        raise SystemExit('stopped by signal %d' % signum)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--hosts', default='10,25,50')
@@ -172,15 +128,15 @@ def main():
     parser.add_argument('--baseline', metavar='REV',
                         help='also run the collection as committed at this git revision, for a side-by-side comparison')
     args = parser.parse_args()
-    _stop_on_signals()
+    _trees.stop_on_signals()
     counts = [int(n) for n in args.hosts.split(',')]
     run = uuid.uuid4().hex[:4]
     workdir = tempfile.mkdtemp(prefix='hvf-')
     try:
-        trees = [Tree('current', REPO, workdir)]
+        trees = [_trees.Tree('current', REPO, workdir)]
         if args.baseline:
             rev = sh('git', '-C', REPO, 'rev-parse', '--verify', args.baseline + '^{commit}').stdout.strip()
-            trees.insert(0, Tree('baseline', baseline_tree(rev, workdir), workdir))
+            trees.insert(0, _trees.Tree('baseline', _trees.baseline_tree(rev, workdir), workdir))
             print('baseline: %s at %s; current: the work tree %s' % (args.baseline, rev[:12], REPO))
         print(HEADER)
         results = {}

@@ -22,21 +22,21 @@ import argparse
 import cProfile
 import gc
 import importlib
-import io
 import json
 import os
 import pstats
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+import _trees  # benchmarks/, first on sys.path: what the three benchmarks share
+from _trees import sh
+
+REPO = _trees.REPO
 _CANDIDATES = os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep)
 _CANDIDATES.append(os.path.join(REPO, '.venv', 'collections'))
 for path in _CANDIDATES:
@@ -56,10 +56,6 @@ except ImportError:  # a --baseline revision before module_utils were private by
 run_info, run_links = _pipeline.run_info, _pipeline.run_links
 # the tree of the collection this process imported, and where a --baseline child finds this script
 SCRIPT = os.path.abspath(__file__)
-
-
-def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
 
 
 class Lab:
@@ -248,16 +244,7 @@ def report_side_by_side(n, repeat, trees, medians):
         report_targets(n, medians[tree.label], ', %s' % tree.label)
 
 
-class Tree:
-    """One tree of the collection and a collections path holding only it."""
-
-    def __init__(self, label, root, workdir):
-        self.label = label
-        self.root = root
-        self.collections = os.path.join(workdir, label)
-        os.makedirs(os.path.join(self.collections, 'ansible_collections', 'hostnet'))
-        os.symlink(root, os.path.join(self.collections, 'ansible_collections', 'hostnet', 'vif'))
-
+class Tree(_trees.Tree):
     def run_child(self, argv):
         """This script in a fresh interpreter that imports this tree's engine (and runs this tree's
         modules and ansible.cfg in its plays); none of the shell's ANSIBLE_* variables."""
@@ -274,16 +261,6 @@ class Tree:
         if child.returncode != 0:
             raise SystemExit('%s tree: %s failed:\n%s%s' % (self.label, ' '.join(argv), out[-2000:], err[-3000:]))
         return out
-
-
-def baseline_tree(rev, workdir):
-    """The committed tree of ``rev``, unpacked from `git archive` (no work tree, no .venv)."""
-    root = os.path.join(workdir, 'baseline-src')
-    os.makedirs(root)
-    archive = subprocess.run(['git', '-C', REPO, 'archive', '--format=tar', rev], check=True, capture_output=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(root, filter='data')
-    return root
 
 
 def measure_trees(trees, n, repeat, with_playbook):
@@ -306,15 +283,6 @@ def child_round(n, with_playbook):
     print(json.dumps(found))
 
 
-def _stop_on_signals():
-    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
-    run through the finally clauses that remove the namespaces and the temporary directory."""
-    def stop(signum, _frame):
-        raise SystemExit('stopped by signal %d' % signum)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--links', type=int, default=1000)
@@ -325,14 +293,14 @@ def main():
                         help='also measure the collection as committed at this git revision, interleaved')
     parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _stop_on_signals()
+    _trees.stop_on_signals()
     if args.child:
         child_round(args.links, not args.no_playbook)
     elif args.baseline:
         rev = sh('git', '-C', REPO, 'rev-parse', '--verify', args.baseline + '^{commit}').stdout.strip()
         workdir = tempfile.mkdtemp(prefix='hvb-base-')
         try:
-            trees = [Tree('baseline', baseline_tree(rev, workdir), workdir), Tree('current', REPO, workdir)]
+            trees = [Tree('baseline', _trees.baseline_tree(rev, workdir), workdir), Tree('current', REPO, workdir)]
             print('baseline: %s at %s; current: the work tree %s' % (args.baseline, rev[:12], REPO))
             sys.stdout.flush()
             if args.profile:

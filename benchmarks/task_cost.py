@@ -23,21 +23,21 @@ Everything happens in a namespace it creates (hvb-...), removed at the end, also
 
 import argparse
 import collections
-import io
 import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+import _trees  # benchmarks/, first on sys.path: what the three benchmarks share
+from _trees import sh
+
+REPO = _trees.REPO
 BIN = os.path.dirname(sys.executable)
 ANSIBLE_PLAYBOOK = os.path.join(BIN, 'ansible-playbook')
 if not os.path.exists(ANSIBLE_PLAYBOOK):
@@ -108,36 +108,10 @@ print(json.dumps(times))
 '''
 
 
-def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
-
-
-class Tree:
-    """One tree of the collection and a collections path holding only it."""
-
+class Tree(_trees.Tree):
     def __init__(self, label, root, workdir):
-        self.label = label
-        self.root = root
-        self.collections = os.path.join(workdir, label)
-        os.makedirs(os.path.join(self.collections, 'ansible_collections', 'hostnet'))
-        os.symlink(root, os.path.join(self.collections, 'ansible_collections', 'hostnet', 'vif'))
+        super().__init__(label, root, workdir)
         self.payloads = {}
-
-    def env(self, **extra):
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith('ANSIBLE_'))
-        env.update(ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_CONFIG=os.path.join(self.root, 'ansible.cfg'),
-                   ANSIBLE_NOCOLOR='1', ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False', PYTHONDONTWRITEBYTECODE='1')
-        env.update(extra)
-        return env
-
-
-def baseline_tree(rev, workdir):
-    root = os.path.join(workdir, 'baseline-src')
-    os.makedirs(root)
-    archive = subprocess.run(['git', '-C', REPO, 'archive', '--format=tar', rev], check=True, capture_output=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(root, filter='data')
-    return root
 
 
 class Lab:
@@ -356,15 +330,6 @@ def _short_file(frame):
     return os.path.basename(path)
 
 
-def _stop_on_signals():
-    """SIGTERM, and SIGINT even where the shell started us with it ignored (a background job), end the
-    run through the finally clauses that remove the namespaces and the temporary directory."""
-    def stop(signum, _frame):
-        raise SystemExit('stopped by signal %d' % signum)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--links', type=int, default=1000)
@@ -373,13 +338,13 @@ def main():
                         help='also measure the collection as committed at this git revision')
     parser.add_argument('--py-spy', metavar='PATH', dest='pyspy', help='py-spy executable: sample one run of the task')
     args = parser.parse_args()
-    _stop_on_signals()
+    _trees.stop_on_signals()
     workdir = tempfile.mkdtemp(prefix='hvb-cost-')
     try:
         trees = [Tree('current', REPO, workdir)]
         if args.baseline:
             rev = sh('git', '-C', REPO, 'rev-parse', '--verify', args.baseline + '^{commit}').stdout.strip()
-            trees.insert(0, Tree('baseline', baseline_tree(rev, workdir), workdir))
+            trees.insert(0, Tree('baseline', _trees.baseline_tree(rev, workdir), workdir))
             print('baseline: %s at %s; current: the work tree %s' % (args.baseline, rev[:12], REPO))
         report(trees, args.links, args.repeat, measure(trees, args.links, args.repeat, workdir))
         if args.pyspy:
