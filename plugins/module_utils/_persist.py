@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: hostnet.vif contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Configuration files that make kernel state survive a reboot (rendered here, written by the
-WriteFile action with undo). Today: systemd .link files for SR-IOV VF counts and per-VF settings
-(systemd.link(5), sections [Match], [Link] with SR-IOVVirtualFunctions=, one [SR-IOV] per VF)."""
+"""Configuration files that make kernel state survive a reboot (rendered here from validated specs,
+written by the WriteFile action with undo): systemd .link files for SR-IOV VF counts and per-VF
+settings (systemd.link(5)); for hostnet.vif.profile, systemd-networkd .netdev/.network files of
+macvlan, macvtap, ipvlan, ipvtap and tap devices and their lower devices, and the udev rules that own
+macvtap/ipvtap character devices."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -8,9 +8,9 @@ import json
 import os
 import stat
 import subprocess
-import uuid
 
 import pytest
+from conftest import sh
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _kernel as kern
 from ansible_collections.hostnet.vif.plugins.module_utils import _linkparse as lp
@@ -18,10 +18,6 @@ from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pi
 from ansible_collections.hostnet.vif.plugins.module_utils._errors import VifError
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-
-
-def sh(*cmd, check=True):
-    return subprocess.run([str(c) for c in cmd], check=check, capture_output=True, text=True)
 
 
 def ip_links(ns):
@@ -48,22 +44,6 @@ def snapshot(ns):
 def ping(ns, address):
     return subprocess.run(['ip', 'netns', 'exec', ns, 'ping', '-n', '-c', '1', '-w', '3', address],
                           capture_output=True, check=False).returncode == 0
-
-
-@pytest.fixture
-def namespaces():
-    """Make hvt- namespaces on demand; every one removed at teardown, also when the test fails."""
-    made = []
-
-    def make(tag=''):
-        made.append('hvt-%s%s' % (tag, uuid.uuid4().hex[:6]))
-        sh('ip', 'netns', 'add', made[-1])
-        return made[-1]
-    try:
-        yield make
-    finally:
-        for name in made:
-            sh('ip', 'netns', 'del', name, check=False)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 
-from test_ipvlan import ip_links, ipvl_of, namespaces, sh  # noqa: F401 (namespaces: the fixture)
+from conftest import sh
+from test_ipvlan import ip_links, ipvl_of
 
 from ansible_collections.hostnet.vif.plugins.module_utils import _pipeline as pipeline
 

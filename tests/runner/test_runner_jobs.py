@@ -19,9 +19,10 @@ RUNNER_VENV = os.environ.get('HOSTNET_RUNNER_VENV', os.path.join(REPO, '.venv', 
 RUNNER_BIN = os.path.join(RUNNER_VENV, 'bin')
 # host -> (ready profile, the macvlan/macvtap links it makes, the module that makes them)
 HOSTS = {
-    'a': ('vepa_edge', {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa')}, 'hostnet.vif.macvlan'),
+    # the module whose events carry the host's changes: the role applies the whole profile in one task
+    'a': ('vepa_edge', {'vepa0': ('macvlan', 'vepa'), 'vepa1': ('macvlan', 'vepa')}, 'hostnet.vif.profile'),
     'b': ('bridge_local', {'vm0tap': ('macvtap', 'bridge'), 'vm1tap': ('macvtap', 'bridge'),
-                           'hostside': ('macvlan', 'bridge')}, 'hostnet.vif.macvtap'),
+                           'hostside': ('macvlan', 'bridge')}, 'hostnet.vif.profile'),
 }
 
 
@@ -119,15 +120,17 @@ def job(data, ident, check=False):
 
 
 def per_host(events):
-    """host -> (actions of its tasks reported changed, count of ok events, its play recap line)."""
+    """host -> (actions of its tasks reported changed, count of ok events, the ip-style lines they
+    reported)."""
     seen = {}
     for event in events:
         data = event.get('event_data') or {}
         if event['event'] == 'runner_on_ok':
-            entry = seen.setdefault(data['host'], [set(), 0])
+            entry = seen.setdefault(data['host'], [set(), 0, []])
             entry[1] += 1
             if data['res'].get('changed'):
                 entry[0].add(data['task_action'])
+                entry[2].extend(data['res'].get('actions') or [])
     return seen
 
 
@@ -152,6 +155,8 @@ def test_check_job_then_run_job(private_data_dir, hosts):
     changes = per_host(events)
     for key, host in hosts.items():
         assert HOSTS[key][2] in changes[host][0], changes  # the plan says what the Run would change
+        for name in HOSTS[key][1]:  # ... link by link
+            assert any(' name %s ' % name in line for line in changes[host][2]), (name, changes[host][2])
     for host in hosts.values():
         assert kernel_view(host) == before[host]  # Check changed nothing in the kernel
 

@@ -429,7 +429,7 @@ def test_a_profile_with_ipvlan_and_ipvtap_is_persisted(tmp_path):
 
 @pytest.mark.parametrize('owner', [1.5, 'no body'])
 def test_an_ipvtap_owner_udev_would_misread_is_refused_with_its_path(tmp_path, owner):
-    spec = dict(IPVL_PROFILE, ipvtap=[dict(IPVL_PROFILE['ipvtap'][0], owner=owner)])
+    spec = {**IPVL_PROFILE, 'ipvtap': [dict(IPVL_PROFILE['ipvtap'][0], owner=owner)]}
     with pytest.raises(VifError) as err:
         _file_plan(tmp_path, **spec)
     assert err.value.field == 'ipvtap[0].owner' and 'is invalid' in err.value.msg
